@@ -1,0 +1,38 @@
+//! oxredis: the Redis 6.2 server rebuilt in Rust.
+//!
+//! `ls src` is the architecture:
+//! - `ae`: the event loop (ae.c) on mio;
+//! - `anet`: socket helpers (anet.c);
+//! - `server`: global state, start-up, cron, the command call path (server.c);
+//! - `networking`, `client`, `proto`: clients, replies, the RESP parser (networking.c);
+//! - `commands/`: the command table and one module per command family;
+//! - `db`: the keyspace (db.c);
+//! - `config`: redis.conf and CONFIG (config.c);
+//! - `log`, `zmalloc`, `util`: logging, memory accounting, helpers.
+
+pub mod ae;
+pub mod anet;
+pub mod client;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod log;
+pub mod networking;
+pub mod proto;
+pub mod server;
+pub mod util;
+pub mod zmalloc;
+
+/// Runs the binary: dispatches on the name it was started under, as
+/// Redis does for redis-check-aof / redis-check-rdb.
+pub fn run(args: Vec<String>) -> i32 {
+    let prog = args
+        .first()
+        .map(|a| std::path::Path::new(a).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
+        .unwrap_or_default();
+    if prog.contains("check-aof") || prog.contains("check-rdb") {
+        eprintln!("{}: not implemented yet in this build of oxredis", prog);
+        return 1;
+    }
+    server::main(args)
+}

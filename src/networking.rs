@@ -1,0 +1,485 @@
+//! Client I/O on the server side: accept, read and parse, write, free
+//! (mirrors networking.c).
+//!
+//! 1. A readable listener accepts up to 1000 connections; each becomes a
+//!    [`Client`] in `Server::clients`, indexed by its fd, with a readable
+//!    file event.
+//! 2. A readable client is read into its query buffer (16 KiB, or the
+//!    size of a big argument being read) and every complete command in the
+//!    buffer is run (`process_input_buffer`).
+//! 3. Replies are written in `before_sleep`
+//!    (`handle_clients_with_pending_writes`); a client whose reply did not
+//!    fit into the socket gets a writable event until it is drained.
+//! 4. Clients are freed at once when their connection fails, or
+//!    asynchronously (`CLIENT_CLOSE_ASAP`, freed in `before_sleep`) when
+//!    freed from another client's command.
+//!
+//! While a client's commands run the client is taken out of its slot
+//! (`take_client`) and put back after (`put_client`), so a command gets
+//! `&mut Server` and `&mut Client` at once.
+
+use std::os::unix::io::RawFd;
+
+use crate::ae::{FileProc, AE_READABLE, AE_WRITABLE};
+use crate::anet;
+use crate::client::*;
+use crate::proto::Parsed;
+use crate::server::{strerror, Server, MAX_ACCEPTS_PER_CALL, NET_MAX_WRITES_PER_EVENT};
+
+/// Redis's protected-mode refusal, sent to non-loopback clients when no
+/// password is set and no bind address was configured.
+pub const DENIED_PROTECTED_MODE: &str = "-DENIED Redis is running in protected mode because protected mode is enabled, no bind address was specified, no authentication password is requested to clients. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a bind address or an authentication password. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+impl Server {
+    /// Takes client `fd` out of its slot if it is still the client `id`.
+    pub fn take_client(&mut self, fd: RawFd, id: u64) -> Option<Box<Client>> {
+        let slot = self.clients.get_mut(fd as usize)?;
+        match slot {
+            Some(c) if c.id == id => slot.take(),
+            _ => None,
+        }
+    }
+
+    /// Puts a client back into its slot and, if it now has replies to
+    /// send, queues it for `before_sleep`.
+    pub fn put_client(&mut self, mut c: Box<Client>) {
+        if c.has_pending_replies() && c.flags & CLIENT_PENDING_WRITE == 0 && c.fd >= 0 {
+            c.flags |= CLIENT_PENDING_WRITE;
+            self.clients_pending_write.push((c.fd, c.id));
+        }
+        let fd = c.fd as usize;
+        if fd >= self.clients.len() {
+            self.clients.resize_with(fd + 1, || None);
+        }
+        self.clients[fd] = Some(c);
+    }
+
+    /// A reference to a connected client, if `fd` holds client `id`.
+    pub fn client_mut(&mut self, fd: RawFd, id: u64) -> Option<&mut Box<Client>> {
+        match self.clients.get_mut(fd as usize) {
+            Some(Some(c)) if c.id == id => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Accepts waiting connections on a listener (`acceptTcpHandler`,
+    /// `acceptUnixHandler`).
+    pub fn accept_handler(&mut self, lfd: RawFd, kind: FileProc) {
+        for _ in 0..MAX_ACCEPTS_PER_CALL {
+            match anet::accept(lfd) {
+                Ok(Some((fd, peer))) => {
+                    let unix = matches!(kind, FileProc::UnixListener);
+                    if unix {
+                        log::debug!("Accepted connection to {}", self.config.unixsocket);
+                    } else if let Some(p) = &peer {
+                        log::debug!("Accepted {}", anet::format_addr(p));
+                    }
+                    self.accept_common_handler(fd, peer, unix);
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    // EMFILE and friends: keep the listener, try next time.
+                    log::warn!("Accepting client connection: {}", strerror(&e));
+                    return;
+                }
+            }
+        }
+        // Stopped before EAGAIN: come back next iteration.
+        self.el.requeue(lfd, AE_READABLE);
+    }
+
+    fn accept_common_handler(&mut self, fd: RawFd, peer: Option<std::net::SocketAddr>, unix: bool) {
+        if self.clients_count as i64 >= self.config.maxclients {
+            let _ = anet::write(fd, b"-ERR max number of clients reached\r\n");
+            self.stats.rejected_conn += 1;
+            anet::close(fd);
+            return;
+        }
+        if self.config.protected_mode
+            && self.config.bind.is_empty()
+            && self.config.requirepass.is_none()
+            && !unix
+            && !anet::is_loopback(&peer)
+        {
+            let _ = anet::write(fd, DENIED_PROTECTED_MODE.as_bytes());
+            self.stats.rejected_conn += 1;
+            anet::close(fd);
+            return;
+        }
+        if !unix {
+            anet::enable_tcp_no_delay(fd);
+            if self.config.tcp_keepalive > 0 {
+                anet::keep_alive(fd, self.config.tcp_keepalive as i32);
+            }
+        }
+        if let Err(e) = self.el.create_file_event(fd, AE_READABLE, FileProc::Client) {
+            log::warn!("Error registering fd event for the new client: {} (fd={})", e, fd);
+            anet::close(fd);
+            return;
+        }
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let mut c = Box::new(Client::new(id, fd, self.unixtime));
+        if unix {
+            c.flags |= CLIENT_UNIX_SOCKET;
+            c.addr = format!("{}:0", self.config.unixsocket);
+            c.laddr = c.addr.clone();
+        } else {
+            c.addr = peer.map(|p| anet::format_addr(&p)).unwrap_or_else(|| "?:0".into());
+            c.laddr = anet::sock_name(fd).map(|p| anet::format_addr(&p)).unwrap_or_else(|| "?:0".into());
+        }
+        c.authenticated = self.config.requirepass.is_none();
+        self.clients_count += 1;
+        self.stats.numconnections += 1;
+        self.put_client(c);
+    }
+
+    /// Reads from a readable client and runs what it sent
+    /// (`readQueryFromClient`).
+    pub fn read_query_from_client(&mut self, fd: RawFd) {
+        let id = match self.clients.get(fd as usize) {
+            Some(Some(c)) => c.id,
+            _ => return,
+        };
+        let Some(mut c) = self.take_client(fd, id) else { return };
+
+        // A big argument being read: read exactly what it still needs, so
+        // that it lands in the buffer with one copy (PROTO_MBULK_BIG_ARG).
+        let mut readlen = PROTO_IOBUF_LEN;
+        if let Some(need) = c.parser.pending_bulk() {
+            if need >= PROTO_MBULK_BIG_ARG {
+                let have = c.querybuf.len() - c.qb_pos;
+                let remaining = need.saturating_sub(have);
+                if remaining > 0 && remaining < readlen {
+                    readlen = remaining;
+                } else if remaining > readlen {
+                    readlen = remaining.min(16 * 1024 * 1024);
+                }
+            }
+        }
+        let old_len = c.querybuf.len();
+        c.querybuf.reserve(readlen);
+        // SAFETY: we read into the spare capacity reserved above and only
+        // extend the length by what the kernel reported as written.
+        let res = unsafe {
+            let spare = c.querybuf.as_mut_ptr().add(old_len);
+            let n = libc::read(fd, spare as *mut libc::c_void, readlen);
+            if n > 0 {
+                c.querybuf.set_len(old_len + n as usize);
+            }
+            n
+        };
+        if res < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EAGAIN) || e.raw_os_error() == Some(libc::EINTR) {
+                self.put_client(c);
+                return;
+            }
+            log::debug!("Reading from client: {}", strerror(&e));
+            self.free_client(c);
+            return;
+        }
+        if res == 0 {
+            log::debug!("Client closed connection");
+            self.free_client(c);
+            return;
+        }
+        let n = res as usize;
+        c.lastinteraction = self.unixtime;
+        self.stats.net_input_bytes += n as u64;
+        if c.querybuf.len() > c.querybuf_peak {
+            c.querybuf_peak = c.querybuf.len();
+        }
+        if c.querybuf.len() as i64 > self.config.client_query_buffer_limit {
+            let head = &c.querybuf[..c.querybuf.len().min(64)];
+            log::warn!(
+                "Closing client that reached max query buffer length: {} (qbuf initial bytes: {})",
+                self.client_info_string(&c),
+                crate::util::repr(head)
+            );
+            self.stats.client_qbuf_limit_disconnections += 1;
+            self.free_client(c);
+            return;
+        }
+        self.process_input_buffer(&mut c);
+        if n == readlen {
+            // The socket may hold more: edge-triggered, so ask again.
+            self.el.requeue(fd, AE_READABLE);
+        }
+        if c.flags & CLIENT_CLOSE_ASAP != 0 {
+            self.free_client(c);
+            return;
+        }
+        self.put_client(c);
+    }
+
+    /// Runs every complete command in the client's query buffer
+    /// (`processInputBuffer`).
+    pub fn process_input_buffer(&mut self, c: &mut Client) {
+        while c.qb_pos < c.querybuf.len() {
+            if c.flags & (CLIENT_BLOCKED | CLIENT_PAUSED_WAIT | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP) != 0 {
+                break;
+            }
+            let max_bulk = if c.flags & CLIENT_MASTER != 0 { i64::MAX } else { self.config.proto_max_bulk_len };
+            match c.parser.parse(&c.querybuf, &mut c.qb_pos, &mut c.argv, max_bulk) {
+                Parsed::Incomplete => break,
+                Parsed::Error(msg) => {
+                    log::debug!("Protocol error ({}) from client: {}", msg, self.client_info_string(c));
+                    c.add_reply_error(&msg);
+                    self.after_error_replies(c);
+                    c.flags |= CLIENT_CLOSE_AFTER_REPLY | CLIENT_PROTOCOL_ERROR;
+                    c.querybuf.clear();
+                    c.qb_pos = 0;
+                    break;
+                }
+                Parsed::Complete => {
+                    if c.argv.is_empty() {
+                        c.reset();
+                        continue;
+                    }
+                    let keep_going = self.process_command(c);
+                    if c.flags & CLIENT_PAUSED_WAIT != 0 {
+                        // Held by CLIENT PAUSE: keep argv, run it later.
+                        break;
+                    }
+                    c.reset();
+                    if !keep_going {
+                        break;
+                    }
+                }
+            }
+        }
+        // Drop what was consumed (`sdsrange(c->querybuf, c->qb_pos, -1)`).
+        if c.qb_pos > 0 {
+            if c.qb_pos >= c.querybuf.len() {
+                c.querybuf.clear();
+            } else {
+                c.querybuf.drain(..c.qb_pos);
+            }
+            c.qb_pos = 0;
+        }
+    }
+
+    /// Writes as much of the client's replies as the socket takes
+    /// (`_writeToClient`). Returns Err if the connection is dead.
+    fn write_to_client(&mut self, c: &mut Client) -> Result<(), ()> {
+        let mut total = 0usize;
+        while c.has_pending_replies() {
+            let res = if !c.buf.is_empty() {
+                let r = anet::write(c.fd, &c.buf[c.sentlen..]);
+                if let Ok(n) = r {
+                    c.sentlen += n;
+                    if c.sentlen == c.buf.len() {
+                        c.buf.clear();
+                        c.sentlen = 0;
+                    }
+                }
+                r
+            } else {
+                let Some(head) = c.reply.front() else { break };
+                if head.is_empty() {
+                    c.reply.pop_front();
+                    continue;
+                }
+                let r = anet::write(c.fd, &head[c.sentlen..]);
+                if let Ok(n) = r {
+                    c.sentlen += n;
+                    if c.sentlen == head.len() {
+                        let len = head.len();
+                        c.reply.pop_front();
+                        c.reply_bytes -= len;
+                        c.sentlen = 0;
+                    }
+                }
+                r
+            };
+            match res {
+                Ok(n) => total += n,
+                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => break,
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(e) => {
+                    log::debug!("Error writing to client: {}", strerror(&e));
+                    self.stats.net_output_bytes += total as u64;
+                    return Err(());
+                }
+            }
+            if total > NET_MAX_WRITES_PER_EVENT && c.flags & CLIENT_SLAVE == 0 {
+                // Be fair to other clients; the rest goes next iteration.
+                if c.has_pending_replies() {
+                    self.el.requeue(c.fd, AE_WRITABLE);
+                }
+                break;
+            }
+        }
+        self.stats.net_output_bytes += total as u64;
+        if total > 0 && c.flags & CLIENT_MASTER == 0 {
+            c.lastinteraction = self.unixtime;
+        }
+        if !c.has_pending_replies() {
+            c.sentlen = 0;
+            // Give back list chunks' memory eagerly; `buf` stays.
+            if c.reply.capacity() > 16 {
+                c.reply.shrink_to_fit();
+            }
+        }
+        Ok(())
+    }
+
+    /// The writable handler (`sendReplyToClient`).
+    pub fn send_reply_to_client(&mut self, fd: RawFd) {
+        let id = match self.clients.get(fd as usize) {
+            Some(Some(c)) => c.id,
+            _ => return,
+        };
+        let Some(mut c) = self.take_client(fd, id) else { return };
+        if self.write_to_client(&mut c).is_err() {
+            self.free_client(c);
+            return;
+        }
+        if !c.has_pending_replies() {
+            self.el.delete_file_event(fd, AE_WRITABLE);
+            if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 {
+                self.free_client(c);
+                return;
+            }
+        }
+        self.put_client_quiet(c);
+    }
+
+    /// Puts a client back without queueing it for writes.
+    fn put_client_quiet(&mut self, c: Box<Client>) {
+        let fd = c.fd as usize;
+        self.clients[fd] = Some(c);
+    }
+
+    /// Writes replies of every client that got some in this iteration;
+    /// only those not fully written get a writable event
+    /// (`handleClientsWithPendingWrites`).
+    pub fn handle_clients_with_pending_writes(&mut self) {
+        if self.clients_pending_write.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.clients_pending_write);
+        for &(fd, id) in pending.iter() {
+            let Some(mut c) = self.take_client(fd, id) else { continue };
+            c.flags &= !CLIENT_PENDING_WRITE;
+            if c.flags & CLIENT_CLOSE_ASAP != 0 {
+                self.put_client_quiet(c);
+                continue;
+            }
+            if self.write_to_client(&mut c).is_err() {
+                self.free_client(c);
+                continue;
+            }
+            if c.has_pending_replies() {
+                if self.el.get_file_events(fd) & AE_WRITABLE == 0 {
+                    if let Err(e) = self.el.create_file_event(fd, AE_WRITABLE, FileProc::Client) {
+                        log::warn!("Error installing write handler: {}", e);
+                        self.free_client(c);
+                        continue;
+                    }
+                }
+            } else if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 {
+                self.free_client(c);
+                continue;
+            }
+            self.put_client_quiet(c);
+        }
+        // Reuse the allocation.
+        let mut pending = pending;
+        pending.clear();
+        if self.clients_pending_write.is_empty() {
+            self.clients_pending_write = pending;
+        }
+    }
+
+    /// Frees a client that was taken out of its slot (`freeClient`).
+    pub fn free_client(&mut self, c: Box<Client>) {
+        if c.fd >= 0 {
+            self.el.delete_file_event(c.fd, AE_READABLE | AE_WRITABLE);
+            anet::close(c.fd);
+            self.clients_count = self.clients_count.saturating_sub(1);
+        }
+        if c.flags & CLIENT_MONITOR != 0 {
+            self.monitors.retain(|&(_, id)| id != c.id);
+        }
+        if c.flags & CLIENT_PAUSED_WAIT != 0 {
+            self.paused_clients.retain(|&(_, id)| id != c.id);
+        }
+        drop(c);
+    }
+
+    /// Frees the client at `fd` if it is client `id` and not being served.
+    pub fn free_client_by_fd(&mut self, fd: RawFd, id: u64) {
+        if let Some(c) = self.take_client(fd, id) {
+            self.free_client(c);
+        }
+    }
+
+    /// Marks a client to be freed in `before_sleep` (`freeClientAsync`).
+    pub fn free_client_async(&mut self, fd: RawFd, id: u64) {
+        if let Some(c) = self.client_mut(fd, id) {
+            if c.flags & CLIENT_CLOSE_ASAP != 0 {
+                return;
+            }
+            c.flags |= CLIENT_CLOSE_ASAP;
+        }
+        self.clients_to_close.push((fd, id));
+    }
+
+    /// Frees the clients marked with CLIENT_CLOSE_ASAP.
+    pub fn free_clients_in_async_free_queue(&mut self) {
+        if self.clients_to_close.is_empty() {
+            return;
+        }
+        for (fd, id) in std::mem::take(&mut self.clients_to_close) {
+            self.free_client_by_fd(fd, id);
+        }
+    }
+
+    /// One line of CLIENT LIST / CLIENT INFO (`catClientInfoString`).
+    pub fn client_info_string(&self, c: &Client) -> String {
+        let events = self.el.get_file_events(c.fd);
+        let mut ev = String::new();
+        if events & AE_READABLE != 0 {
+            ev.push('r');
+        }
+        if events & AE_WRITABLE != 0 {
+            ev.push('w');
+        }
+        let cmd = c.lastcmd.map(|i| self.commands.cmds[i].name).unwrap_or("NULL");
+        let obl = if c.reply.is_empty() { c.buf.len() } else { c.buf.len() };
+        let omem: usize = c.reply.iter().map(|ch| ch.capacity()).sum();
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1",
+            c.id,
+            c.addr,
+            c.laddr,
+            c.fd,
+            c.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
+            self.unixtime - c.ctime,
+            self.unixtime - c.lastinteraction,
+            c.flags_string(events & AE_WRITABLE != 0),
+            c.db,
+            c.querybuf.len() - c.qb_pos.min(c.querybuf.len()),
+            c.querybuf.capacity() - c.querybuf.len(),
+            c.argv.mem(),
+            obl,
+            c.reply.len(),
+            omem,
+            c.total_memory(),
+            ev,
+            cmd
+        )
+    }
+
+    /// Every connected client, the current one included, in id order.
+    pub fn all_clients<'a>(&'a self, current: &'a Client) -> Vec<&'a Client> {
+        let mut v: Vec<&Client> = self.clients.iter().flatten().map(|b| b.as_ref()).collect();
+        if current.fd >= 0 && !v.iter().any(|c| c.id == current.id) {
+            v.push(current);
+        }
+        v.sort_by_key(|c| c.id);
+        v
+    }
+}

@@ -1,0 +1,368 @@
+//! Small helpers shared by every subsystem; mirrors Redis's util.c.
+//!
+//! Integer parsing here is strict in Redis's way (`string2ll`): no leading
+//! spaces or `+`, no leading zeros, no overflow. Glob matching is
+//! `stringmatchlen`, used by KEYS, SCAN MATCH, CONFIG GET and PSUBSCRIBE.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Parses a signed 64-bit integer exactly as Redis's `string2ll` does.
+/// Returns `None` for anything Redis would refuse: empty input, a sign
+/// without digits, leading zeros, spaces, or a value that overflows.
+pub fn string2ll(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s.len() == 1 && s[0] == b'0' {
+        return Some(0);
+    }
+    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    if digits.is_empty() || digits[0] < b'1' || digits[0] > b'9' {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
+    }
+    if neg {
+        if v > (i64::MAX as u64) + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else if v > i64::MAX as u64 {
+        None
+    } else {
+        Some(v as i64)
+    }
+}
+
+/// Like `string2ll` but for configuration and protocol text that is
+/// already known to be UTF-8.
+pub fn str2ll(s: &str) -> Option<i64> {
+    string2ll(s.as_bytes())
+}
+
+/// Parses a long double the way Redis's `string2ld`/`strtold` callers
+/// accept it: no spaces, no empty string, `inf`/`-inf` allowed, NaN refused.
+pub fn string2d(s: &[u8]) -> Option<f64> {
+    if s.is_empty() || s[0].is_ascii_whitespace() || s[s.len() - 1].is_ascii_whitespace() {
+        return None;
+    }
+    let t = std::str::from_utf8(s).ok()?;
+    let v = match t.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => t.parse::<f64>().ok()?,
+    };
+    if v.is_nan() {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+/// Parses a memory amount from the configuration: a plain number or a
+/// number followed by b, k, kb, m, mb, g, gb (case-insensitive); k is 1000
+/// and kb is 1024, as in redis.conf. Negative values are allowed (some
+/// options use -1), units are not allowed with a sign-only number.
+pub fn memtoll(s: &str) -> Option<i64> {
+    let lower = s.to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(split);
+    let mul: i64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    let n: i64 = num.parse().ok()?;
+    n.checked_mul(mul)
+}
+
+/// Glob-style matching with `*`, `?`, `[...]` (with `^` negation and
+/// ranges) and `\` escapes: Redis's `stringmatchlen`.
+pub fn string_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
+    let mut skip_longer = false;
+    string_match_impl(pattern, string, nocase, &mut skip_longer, 0)
+}
+
+fn eq_byte(a: u8, b: u8, nocase: bool) -> bool {
+    if nocase {
+        a.eq_ignore_ascii_case(&b)
+    } else {
+        a == b
+    }
+}
+
+fn string_match_impl(
+    mut p: &[u8],
+    mut s: &[u8],
+    nocase: bool,
+    skip_longer: &mut bool,
+    nesting: usize,
+) -> bool {
+    // Protects against patterns like "*a*a*a*..." blowing the stack.
+    if nesting > 1000 {
+        return false;
+    }
+    while !p.is_empty() && !s.is_empty() {
+        match p[0] {
+            b'*' => {
+                while p.len() > 1 && p[1] == b'*' {
+                    p = &p[1..];
+                }
+                if p.len() == 1 {
+                    return true;
+                }
+                while !s.is_empty() {
+                    if string_match_impl(&p[1..], s, nocase, skip_longer, nesting + 1) {
+                        return true;
+                    }
+                    if *skip_longer {
+                        return false;
+                    }
+                    s = &s[1..];
+                }
+                *skip_longer = true;
+                return false;
+            }
+            b'?' => {
+                s = &s[1..];
+            }
+            b'[' => {
+                p = &p[1..];
+                let not = !p.is_empty() && p[0] == b'^';
+                if not {
+                    p = &p[1..];
+                }
+                let mut matched = false;
+                loop {
+                    if p.is_empty() {
+                        break;
+                    }
+                    if p[0] == b'\\' && p.len() >= 2 {
+                        p = &p[1..];
+                        if p[0] == s[0] {
+                            matched = true;
+                        }
+                    } else if p[0] == b']' {
+                        break;
+                    } else if p.len() >= 3 && p[1] == b'-' {
+                        let (mut start, mut end) = (p[0], p[2]);
+                        let mut c = s[0];
+                        if start > end {
+                            std::mem::swap(&mut start, &mut end);
+                        }
+                        if nocase {
+                            start = start.to_ascii_lowercase();
+                            end = end.to_ascii_lowercase();
+                            c = c.to_ascii_lowercase();
+                        }
+                        p = &p[2..];
+                        if c >= start && c <= end {
+                            matched = true;
+                        }
+                    } else if eq_byte(p[0], s[0], nocase) {
+                        matched = true;
+                    }
+                    p = &p[1..];
+                }
+                if p.is_empty() {
+                    // Unterminated class: Redis treats the end as the class end
+                    // and steps back so the outer loop ends.
+                    let m = if not { !matched } else { matched };
+                    if !m {
+                        return false;
+                    }
+                    s = &s[1..];
+                    return s.is_empty();
+                }
+                let m = if not { !matched } else { matched };
+                if !m {
+                    return false;
+                }
+                s = &s[1..];
+            }
+            b'\\' if p.len() >= 2 => {
+                p = &p[1..];
+                if !eq_byte(p[0], s[0], nocase) {
+                    return false;
+                }
+                s = &s[1..];
+            }
+            c => {
+                if !eq_byte(c, s[0], nocase) {
+                    return false;
+                }
+                s = &s[1..];
+            }
+        }
+        p = &p[1..];
+        if s.is_empty() {
+            while !p.is_empty() && p[0] == b'*' {
+                p = &p[1..];
+            }
+            break;
+        }
+    }
+    p.is_empty() && s.is_empty()
+}
+
+/// Microseconds since the Unix epoch (Redis's `ustime`).
+pub fn ustime() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_micros() as i64,
+        Err(_) => 0,
+    }
+}
+
+/// Milliseconds since the Unix epoch (Redis's `mstime`).
+pub fn mstime() -> i64 {
+    ustime() / 1000
+}
+
+/// Microseconds from a monotonic clock, for durations only.
+pub fn monotonic_us() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we own; CLOCK_MONOTONIC
+    // is always available on Linux.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+    }
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+}
+
+/// Formats a byte count the way INFO's `*_human` fields do (`bytesToHuman`).
+pub fn bytes_to_human(n: u64) -> String {
+    let n = n as f64;
+    const K: f64 = 1024.0;
+    if n < K {
+        format!("{}B", n as u64)
+    } else if n < K * K {
+        format!("{:.2}K", n / K)
+    } else if n < K * K * K {
+        format!("{:.2}M", n / (K * K))
+    } else if n < K * K * K * K {
+        format!("{:.2}G", n / (K * K * K))
+    } else if n < K * K * K * K * K {
+        format!("{:.2}T", n / (K * K * K * K))
+    } else if n < K * K * K * K * K * K {
+        format!("{:.2}P", n / (K * K * K * K * K))
+    } else {
+        format!("{}B", n as u64)
+    }
+}
+
+/// Quotes a byte string for display as Redis's `sdscatrepr` does (used by
+/// MONITOR, CLIENT LIST and CONFIG REWRITE).
+pub fn repr(s: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for &c in s {
+        match c {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => out.push(c as char),
+            c => out.push_str(&format!("\\x{:02x}", c)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// 40 random hex characters, as Redis's `run_id`.
+pub fn random_hex(len: usize) -> String {
+    let mut buf = vec![0u8; len / 2 + 1];
+    let mut filled = false;
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        filled = f.read_exact(&mut buf).is_ok();
+    }
+    if !filled {
+        let mut x = ustime() as u64 ^ (std::process::id() as u64) << 32;
+        for b in buf.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+    }
+    let mut s = String::with_capacity(len);
+    for b in buf {
+        s.push_str(&format!("{:02x}", b));
+    }
+    s.truncate(len);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string2ll_is_strict() {
+        assert_eq!(string2ll(b"0"), Some(0));
+        assert_eq!(string2ll(b"-1"), Some(-1));
+        assert_eq!(string2ll(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(string2ll(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(string2ll(b"9223372036854775808"), None);
+        assert_eq!(string2ll(b"01"), None);
+        assert_eq!(string2ll(b"+1"), None);
+        assert_eq!(string2ll(b" 1"), None);
+        assert_eq!(string2ll(b"-"), None);
+        assert_eq!(string2ll(b"-0"), None);
+        assert_eq!(string2ll(b""), None);
+        assert_eq!(string2ll(b"12a"), None);
+    }
+
+    #[test]
+    fn memtoll_units() {
+        assert_eq!(memtoll("1k"), Some(1000));
+        assert_eq!(memtoll("1KB"), Some(1024));
+        assert_eq!(memtoll("5mb"), Some(5 * 1024 * 1024));
+        assert_eq!(memtoll("1gb"), Some(1 << 30));
+        assert_eq!(memtoll("1G"), Some(1_000_000_000));
+        assert_eq!(memtoll("100"), Some(100));
+        assert_eq!(memtoll("-1"), Some(-1));
+        assert_eq!(memtoll("1x"), None);
+        assert_eq!(memtoll("mb"), None);
+    }
+
+    #[test]
+    fn glob() {
+        assert!(string_match(b"*", b"anything", false));
+        assert!(string_match(b"h?llo", b"hello", false));
+        assert!(string_match(b"h[ae]llo", b"hallo", false));
+        assert!(!string_match(b"h[^e]llo", b"hello", false));
+        assert!(string_match(b"h[a-b]llo", b"hbllo", false));
+        assert!(string_match(b"*max*", b"maxmemory", false));
+        assert!(string_match(b"MAX*", b"maxclients", true));
+        assert!(!string_match(b"MAX*", b"maxclients", false));
+        assert!(string_match(b"a\\*b", b"a*b", false));
+        assert!(!string_match(b"a*b", b"acbd", false));
+        assert!(string_match(b"", b"", false));
+        assert!(!string_match(b"*a*a*a*a*a*a*a*a*a*b", &[b'a'; 60], false));
+    }
+
+    #[test]
+    fn human() {
+        assert_eq!(bytes_to_human(1000), "1000B");
+        assert_eq!(bytes_to_human(1024), "1.00K");
+        assert_eq!(bytes_to_human(1536 * 1024), "1.50M");
+    }
+}
