@@ -114,8 +114,8 @@ pub struct Stats {
     pub inst: [InstMetric; 3],
 }
 
-/// Which clients CLIENT PAUSE holds back.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// Which clients CLIENT PAUSE holds back, ordered from least to most strict.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub enum PauseType {
     Off,
     Write,
@@ -532,13 +532,32 @@ impl Server {
         }
     }
 
-    /// Ends CLIENT PAUSE now: held clients are processed again.
+    /// Starts or extends CLIENT PAUSE: the stricter type and the later end
+    /// time win (`pauseClients`).
+    pub fn pause_clients(&mut self, end_ms: i64, ptype: PauseType) {
+        if ptype > self.pause_type {
+            self.pause_type = ptype;
+        }
+        if end_ms > self.pause_end_ms {
+            self.pause_end_ms = end_ms;
+        }
+    }
+
+    /// Ends CLIENT PAUSE now: held clients run their held command, then
+    /// whatever else they sent meanwhile (`unpauseClients`).
     pub fn unpause_clients(&mut self) {
         self.pause_type = PauseType::Off;
+        self.pause_end_ms = 0;
         let held = std::mem::take(&mut self.paused_clients);
         for (fd, id) in held {
             if let Some(mut c) = self.take_client(fd, id) {
                 c.flags &= !CLIENT_PAUSED_WAIT;
+                if !c.argv.is_empty() {
+                    self.process_command(&mut c);
+                    if c.flags & CLIENT_PAUSED_WAIT == 0 {
+                        c.reset();
+                    }
+                }
                 self.process_input_buffer(&mut c);
                 self.put_client(c);
             }

@@ -378,17 +378,8 @@ pub fn client_command(s: &mut Server, c: &mut Client) {
             } else {
                 PauseType::All
             };
-            let end = s.mstime + ms;
-            // A stricter or longer pause wins, as pauseClients does.
-            if s.pause_type == PauseType::Off || ptype == PauseType::All || end > s.pause_end_ms {
-                if !(s.pause_type == PauseType::All && ptype == PauseType::Write) {
-                    s.pause_type = ptype;
-                }
-                s.pause_end_ms = s.pause_end_ms.max(end);
-                if s.pause_type == ptype {
-                    s.pause_end_ms = end.max(s.pause_end_ms);
-                }
-            }
+            // A stricter type or a later end wins, as pauseClients does.
+            s.pause_clients(s.mstime + ms, ptype);
             c.add_reply_ok();
         }
         (b"unpause", 2) => {

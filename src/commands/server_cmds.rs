@@ -316,7 +316,6 @@ fn config_set(s: &mut Server, c: &mut Client) {
 
 /// DEBUG <subcommand>: the parts tests and tools use.
 pub fn debug_command(s: &mut Server, c: &mut Client) {
-    let _ = s;
     let argc = c.argv.len();
     let sub = c.argv.get(1).to_ascii_lowercase();
     match (sub.as_slice(), argc) {
@@ -327,8 +326,26 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
                 "    Stop the server for <seconds>. Decimals allowed.",
                 "QUICKLIST-PACKED-THRESHOLD <size>",
                 "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+                "LOG <message>",
+                "    Write <message> to the server log.",
+                "SEGFAULT",
+                "    Crash the server with sigsegv.",
+                "PANIC",
+                "    Crash the server simulating a panic.",
             ],
         ),
+        (b"log", 3) => {
+            log::warn!("DEBUG LOG: {}", c.argv.get_str(2));
+            c.add_reply_ok();
+        }
+        (b"segfault", 2) => {
+            // SAFETY: raising a signal on ourselves; the crash handler logs
+            // the report and the default action ends the process.
+            unsafe {
+                libc::raise(libc::SIGSEGV);
+            }
+        }
+        (b"panic", 2) => panic!("DEBUG PANIC called at Unix time {}", s.unixtime),
         (b"sleep", 3) => {
             let secs = crate::util::string2d(c.argv.get(2)).unwrap_or(0.0);
             if secs > 0.0 && secs.is_finite() {
