@@ -6,7 +6,7 @@
 //! - `server`: global state, start-up, cron, the command call path (server.c);
 //! - `networking`, `client`, `proto`: clients, replies, the RESP parser (networking.c);
 //! - `commands/`: the command table and one module per command family;
-//! - `db`: the keyspace (db.c);
+//! - `db`, `object`: the keyspace and values with their encodings (db.c, object.c);
 //! - `config`: redis.conf and CONFIG (config.c);
 //! - `log`, `zmalloc`, `util`: logging, memory accounting, helpers.
 
@@ -18,6 +18,7 @@ pub mod config;
 pub mod db;
 pub mod log;
 pub mod networking;
+pub mod object;
 pub mod proto;
 pub mod server;
 pub mod util;

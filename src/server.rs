@@ -688,6 +688,8 @@ impl Server {
             self.feed_monitors(c);
         }
         let dirty_before = self.dirty;
+        // Fix "now" for the command, so keys cannot expire half-way.
+        self.update_cached_time();
         let start = util::monotonic_us();
         let proc_ = self.commands.cmds[idx].proc_;
         proc_(self, c);

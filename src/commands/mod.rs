@@ -14,7 +14,9 @@ use crate::client::Client;
 use crate::server::Server;
 
 pub mod connection;
+pub mod keys;
 pub mod server_cmds;
+pub mod strings;
 
 pub type CommandProc = fn(&mut Server, &mut Client);
 
@@ -110,7 +112,11 @@ pub struct CommandTable {
 
 /// Every family's table.
 fn all_defs() -> impl Iterator<Item = &'static CommandDef> {
-    connection::COMMANDS.iter().chain(server_cmds::COMMANDS.iter())
+    connection::COMMANDS
+        .iter()
+        .chain(server_cmds::COMMANDS.iter())
+        .chain(strings::COMMANDS.iter())
+        .chain(keys::COMMANDS.iter())
 }
 
 fn parse_flags(sflags: &'static str) -> (u64, Vec<&'static str>) {
@@ -121,6 +127,8 @@ fn parse_flags(sflags: &'static str) -> (u64, Vec<&'static str>) {
             cats.push(w);
         } else if let Some((_, bit)) = FLAG_NAMES.iter().find(|(n, _)| *n == w) {
             flags |= bit;
+        } else if w == "read-only" {
+            flags |= CMD_READONLY;
         } else if w == "use-memory" {
             flags |= CMD_DENYOOM;
         } else if w == "ok-loading" {

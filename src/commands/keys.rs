@@ -1,0 +1,481 @@
+//! Generic key commands (mirrors db.c's commands and expire.c's).
+//!
+//! DEL, UNLINK, EXISTS, TYPE, KEYS, RANDOMKEY, RENAME, RENAMENX, MOVE,
+//! COPY, SWAPDB, FLUSHDB, FLUSHALL, TOUCH, OBJECT, and the EXPIRE/TTL
+//! family. Relative expires become absolute unix-ms times here; an expire
+//! already in the past deletes the key, as Redis does.
+
+use super::{arg_is, reply_help, reply_subcommand_syntax_error, reply_syntax_error, CommandDef};
+use crate::client::Client;
+use crate::server::Server;
+use crate::util::{string2ll, string_match};
+
+macro_rules! cmd {
+    ($name:expr, $proc:expr, $arity:expr, $flags:expr, $f:expr, $l:expr, $s:expr) => {
+        CommandDef { name: $name, proc_: $proc, arity: $arity, sflags: $flags, firstkey: $f, lastkey: $l, keystep: $s }
+    };
+}
+
+pub static COMMANDS: &[CommandDef] = &[
+    cmd!("del", del_command, -2, "write @keyspace", 1, -1, 1),
+    cmd!("unlink", del_command, -2, "write fast @keyspace", 1, -1, 1),
+    cmd!("exists", exists_command, -2, "read-only fast @keyspace", 1, -1, 1),
+    cmd!("type", type_command, 2, "read-only fast @keyspace", 1, 1, 1),
+    cmd!("keys", keys_command, 2, "read-only sort_for_script @keyspace @dangerous", 0, 0, 0),
+    cmd!("randomkey", randomkey_command, 1, "read-only random @keyspace", 0, 0, 0),
+    cmd!("rename", rename_command, 3, "write @keyspace", 1, 2, 1),
+    cmd!("renamenx", renamenx_command, 3, "write fast @keyspace", 1, 2, 1),
+    cmd!("move", move_command, 3, "write fast @keyspace", 1, 1, 1),
+    cmd!("copy", copy_command, -3, "write use-memory @keyspace", 1, 2, 1),
+    cmd!("swapdb", swapdb_command, 3, "write fast @keyspace @dangerous", 0, 0, 0),
+    cmd!("flushdb", flushdb_command, -1, "write @keyspace @dangerous", 0, 0, 0),
+    cmd!("flushall", flushall_command, -1, "write @keyspace @dangerous", 0, 0, 0),
+    cmd!("touch", touch_command, -2, "read-only fast @keyspace", 1, -1, 1),
+    cmd!("object", object_command, -2, "read-only random @keyspace", 2, 2, 1),
+    cmd!("expire", expire_command, 3, "write fast @keyspace", 1, 1, 1),
+    cmd!("pexpire", pexpire_command, 3, "write fast @keyspace", 1, 1, 1),
+    cmd!("expireat", expireat_command, 3, "write fast @keyspace", 1, 1, 1),
+    cmd!("pexpireat", pexpireat_command, 3, "write fast @keyspace", 1, 1, 1),
+    cmd!("ttl", ttl_command, 2, "read-only fast random @keyspace", 1, 1, 1),
+    cmd!("pttl", pttl_command, 2, "read-only fast random @keyspace", 1, 1, 1),
+    cmd!("persist", persist_command, 2, "write fast @keyspace", 1, 1, 1),
+];
+
+/// DEL key [key ...] (and UNLINK, which frees in the background later)
+pub fn del_command(s: &mut Server, c: &mut Client) {
+    let mut deleted = 0;
+    for j in 1..c.argv.len() {
+        let key = c.argv.get(j);
+        s.expire_if_needed(c.db, key);
+        if s.db_delete(c.db, key) {
+            deleted += 1;
+        }
+    }
+    s.dirty += deleted;
+    c.add_reply_long_long(deleted as i64);
+}
+
+/// EXISTS key [key ...]: counts repeated keys each time.
+pub fn exists_command(s: &mut Server, c: &mut Client) {
+    let mut n = 0;
+    for j in 1..c.argv.len() {
+        if s.key_exists(c.db, c.argv.get(j)) {
+            n += 1;
+        }
+    }
+    c.add_reply_long_long(n);
+}
+
+/// TOUCH key [key ...]
+pub fn touch_command(s: &mut Server, c: &mut Client) {
+    exists_command(s, c);
+}
+
+/// TYPE key
+pub fn type_command(s: &mut Server, c: &mut Client) {
+    let t = match s.lookup_key_read(c.db, c.argv.get(1)) {
+        Some(v) => v.type_name(),
+        None => "none",
+    };
+    c.add_reply_status(t);
+}
+
+/// KEYS pattern
+pub fn keys_command(s: &mut Server, c: &mut Client) {
+    let pattern = c.argv.get(1).to_vec();
+    let all = pattern == b"*";
+    let db = c.db;
+    let now = s.mstime;
+    let slot = c.add_reply_deferred_len();
+    let mut n = 0;
+    let d = &s.dbs[db];
+    for k in d.dict.keys() {
+        if (all || string_match(&pattern, k, false)) && d.get_expire(k).map(|w| now <= w).unwrap_or(true) {
+            c.add_reply_bulk(k);
+            n += 1;
+        }
+    }
+    c.set_deferred_array_len(slot, n);
+}
+
+/// RANDOMKEY
+pub fn randomkey_command(s: &mut Server, c: &mut Client) {
+    let db = c.db;
+    // Try a few times to find a key that is not expired (Redis gives up
+    // after many tries when every key is volatile and expired).
+    for _ in 0..100 {
+        let n = s.dbs[db].size();
+        if n == 0 {
+            break;
+        }
+        let idx = (crate::util::ustime() as u64).wrapping_mul(6364136223846793005) as usize % n;
+        let Some(key) = s.dbs[db].dict.keys().nth(idx).cloned() else { break };
+        if s.expire_if_needed(db, &key) {
+            continue;
+        }
+        c.add_reply_bulk(&key);
+        return;
+    }
+    c.add_reply_null();
+}
+
+fn rename_generic(s: &mut Server, c: &mut Client, nx: bool) {
+    let db = c.db;
+    let src = c.argv.get(1).to_vec();
+    let dst = c.argv.get(2).to_vec();
+    if !s.key_exists(db, &src) {
+        c.add_reply_error("no such key");
+        return;
+    }
+    if src == dst {
+        if nx {
+            c.add_reply_long_long(0);
+        } else {
+            c.add_reply_ok();
+        }
+        return;
+    }
+    if s.key_exists(db, &dst) {
+        if nx {
+            c.add_reply_long_long(0);
+            return;
+        }
+        s.db_delete(db, &dst);
+    }
+    let expire = s.dbs[db].get_expire(&src);
+    let Some(val) = s.dbs[db].dict.remove(src.as_slice()) else {
+        c.add_reply_error("no such key");
+        return;
+    };
+    s.dbs[db].expires.remove(src.as_slice());
+    s.signal_modified_key(db, &src);
+    s.set_key(db, &dst, val, false);
+    if let Some(w) = expire {
+        s.dbs[db].set_expire(&dst, w);
+    }
+    s.dirty += 1;
+    if nx {
+        c.add_reply_long_long(1);
+    } else {
+        c.add_reply_ok();
+    }
+}
+
+/// RENAME key newkey
+pub fn rename_command(s: &mut Server, c: &mut Client) {
+    rename_generic(s, c, false);
+}
+
+/// RENAMENX key newkey
+pub fn renamenx_command(s: &mut Server, c: &mut Client) {
+    rename_generic(s, c, true);
+}
+
+/// Parses a DB index argument: integer errors and range errors as Redis.
+fn parse_db_index(s: &Server, c: &mut Client, arg: usize) -> Option<usize> {
+    let id = match string2ll(c.argv.get(arg)) {
+        Some(v) if v >= i32::MIN as i64 && v <= i32::MAX as i64 => v,
+        _ => {
+            c.add_reply_error("value is not an integer or out of range");
+            return None;
+        }
+    };
+    if id < 0 || id as usize >= s.dbs.len() {
+        c.add_reply_error("DB index is out of range");
+        return None;
+    }
+    Some(id as usize)
+}
+
+/// MOVE key db
+pub fn move_command(s: &mut Server, c: &mut Client) {
+    let Some(dst) = parse_db_index(s, c, 2) else { return };
+    let src = c.db;
+    if src == dst {
+        c.add_reply_error("source and destination objects are the same");
+        return;
+    }
+    let key = c.argv.get(1).to_vec();
+    if !s.key_exists(src, &key) || s.key_exists(dst, &key) {
+        c.add_reply_long_long(0);
+        return;
+    }
+    let expire = s.dbs[src].get_expire(&key);
+    let Some(val) = s.dbs[src].dict.remove(key.as_slice()) else {
+        c.add_reply_long_long(0);
+        return;
+    };
+    s.dbs[src].expires.remove(key.as_slice());
+    s.signal_modified_key(src, &key);
+    s.set_key(dst, &key, val, false);
+    if let Some(w) = expire {
+        s.dbs[dst].set_expire(&key, w);
+    }
+    s.dirty += 1;
+    c.add_reply_long_long(1);
+}
+
+/// COPY source destination [DB destination-db] [REPLACE]
+pub fn copy_command(s: &mut Server, c: &mut Client) {
+    let src_db = c.db;
+    let mut dst_db = c.db;
+    let mut replace = false;
+    let mut j = 3;
+    while j < c.argv.len() {
+        let a = c.argv.get(j);
+        if arg_is(a, "replace") {
+            replace = true;
+        } else if arg_is(a, "db") && j + 1 < c.argv.len() {
+            match parse_db_index(s, c, j + 1) {
+                Some(d) => dst_db = d,
+                None => return,
+            }
+            j += 1;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+        j += 1;
+    }
+    let src = c.argv.get(1).to_vec();
+    let dst = c.argv.get(2).to_vec();
+    if src_db == dst_db && src == dst {
+        c.add_reply_error("source and destination objects are the same");
+        return;
+    }
+    let Some(val) = s.lookup_key_write(src_db, &src).cloned() else {
+        c.add_reply_long_long(0);
+        return;
+    };
+    let expire = s.dbs[src_db].get_expire(&src);
+    if s.key_exists(dst_db, &dst) {
+        if !replace {
+            c.add_reply_long_long(0);
+            return;
+        }
+        s.db_delete(dst_db, &dst);
+    }
+    s.set_key(dst_db, &dst, val, false);
+    if let Some(w) = expire {
+        s.dbs[dst_db].set_expire(&dst, w);
+    }
+    s.dirty += 1;
+    c.add_reply_long_long(1);
+}
+
+/// SWAPDB index1 index2
+pub fn swapdb_command(s: &mut Server, c: &mut Client) {
+    let parse = |c: &Client, i: usize| string2ll(c.argv.get(i)).filter(|v| *v >= i32::MIN as i64 && *v <= i32::MAX as i64);
+    let Some(a) = parse(c, 1) else {
+        c.add_reply_error("invalid first DB index");
+        return;
+    };
+    let Some(b) = parse(c, 2) else {
+        c.add_reply_error("invalid second DB index");
+        return;
+    };
+    let n = s.dbs.len() as i64;
+    if a < 0 || a >= n || b < 0 || b >= n {
+        c.add_reply_error("DB index is out of range");
+        return;
+    }
+    let (a, b) = (a as usize, b as usize);
+    if a != b {
+        // Swap the contents; each Db keeps its id.
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        let (left, right) = s.dbs.split_at_mut(hi);
+        std::mem::swap(&mut left[lo].dict, &mut right[0].dict);
+        std::mem::swap(&mut left[lo].expires, &mut right[0].expires);
+        std::mem::swap(&mut left[lo].avg_ttl, &mut right[0].avg_ttl);
+        s.dirty += 1;
+    }
+    c.add_reply_ok();
+}
+
+/// Parses the optional ASYNC|SYNC of FLUSHDB/FLUSHALL.
+fn flush_flags_ok(c: &mut Client) -> bool {
+    if c.argv.len() > 2 {
+        reply_syntax_error(c);
+        return false;
+    }
+    if c.argv.len() == 2 && !arg_is(c.argv.get(1), "async") && !arg_is(c.argv.get(1), "sync") {
+        reply_syntax_error(c);
+        return false;
+    }
+    true
+}
+
+/// FLUSHDB [ASYNC|SYNC]
+pub fn flushdb_command(s: &mut Server, c: &mut Client) {
+    if !flush_flags_ok(c) {
+        return;
+    }
+    let n = s.dbs[c.db].clear();
+    s.dirty += n as u64;
+    c.add_reply_ok();
+}
+
+/// FLUSHALL [ASYNC|SYNC]
+pub fn flushall_command(s: &mut Server, c: &mut Client) {
+    if !flush_flags_ok(c) {
+        return;
+    }
+    let mut n = 0;
+    for d in s.dbs.iter_mut() {
+        n += d.clear();
+    }
+    // Redis counts FLUSHALL as at least one change so it is propagated.
+    s.dirty += n as u64 + 1;
+    c.add_reply_ok();
+}
+
+const OBJECT_HELP: &[&str] = &[
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+];
+
+/// OBJECT ENCODING|REFCOUNT|HELP key
+pub fn object_command(s: &mut Server, c: &mut Client) {
+    let sub = c.argv.get(1).to_ascii_lowercase();
+    if c.argv.len() == 2 && sub == b"help" {
+        reply_help(c, OBJECT_HELP);
+        return;
+    }
+    if c.argv.len() != 3 {
+        reply_subcommand_syntax_error(c);
+        return;
+    }
+    // OBJECT does not count as an access: no hit/miss stats.
+    let db = c.db;
+    s.expire_if_needed(db, c.argv.get(2));
+    let v = s.dbs[db].dict.get(c.argv.get(2));
+    match (sub.as_slice(), v) {
+        (b"encoding", Some(v)) => {
+            let e = v.encoding();
+            c.add_reply_bulk(e.as_bytes());
+        }
+        (b"refcount", Some(v)) => {
+            let r = v.refcount();
+            c.add_reply_long_long(r);
+        }
+        (b"encoding", None) | (b"refcount", None) => c.add_reply_null(),
+        _ => reply_subcommand_syntax_error(c),
+    }
+}
+
+/// EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT (`expireGenericCommand`): `basetime`
+/// is added to the argument (0 for the *AT forms); `unit_ms` is false for
+/// seconds.
+fn expire_generic(s: &mut Server, c: &mut Client, basetime: i64, unit_ms: bool) {
+    let Some(mut when) = string2ll(c.argv.get(2)) else {
+        c.add_reply_error("value is not an integer or out of range");
+        return;
+    };
+    let name = c.argv.get_str(0).to_ascii_lowercase();
+    if !unit_ms {
+        match when.checked_mul(1000) {
+            Some(w) => when = w,
+            None => {
+                c.add_reply_error(&format!("invalid expire time in '{}' command", name));
+                return;
+            }
+        }
+    }
+    match when.checked_add(basetime) {
+        Some(w) => when = w,
+        None => {
+            c.add_reply_error(&format!("invalid expire time in '{}' command", name));
+            return;
+        }
+    }
+    let db = c.db;
+    let key = c.argv.get(1).to_vec();
+    if !s.key_exists(db, &key) {
+        c.add_reply_long_long(0);
+        return;
+    }
+    if when <= s.mstime && !s.loading {
+        // Already expired: delete now, propagated as DEL.
+        s.db_delete(db, &key);
+        s.dirty += 1;
+        c.add_reply_long_long(1);
+        return;
+    }
+    s.dbs[db].set_expire(&key, when);
+    s.signal_modified_key(db, &key);
+    s.dirty += 1;
+    c.add_reply_long_long(1);
+}
+
+/// EXPIRE key seconds
+pub fn expire_command(s: &mut Server, c: &mut Client) {
+    let now = s.mstime;
+    expire_generic(s, c, now, false);
+}
+
+/// PEXPIRE key milliseconds
+pub fn pexpire_command(s: &mut Server, c: &mut Client) {
+    let now = s.mstime;
+    expire_generic(s, c, now, true);
+}
+
+/// EXPIREAT key timestamp
+pub fn expireat_command(s: &mut Server, c: &mut Client) {
+    expire_generic(s, c, 0, false);
+}
+
+/// PEXPIREAT key ms-timestamp
+pub fn pexpireat_command(s: &mut Server, c: &mut Client) {
+    expire_generic(s, c, 0, true);
+}
+
+fn ttl_generic(s: &mut Server, c: &mut Client, ms: bool) {
+    let db = c.db;
+    if s.lookup_key_read(db, c.argv.get(1)).is_none() {
+        c.add_reply_long_long(-2);
+        return;
+    }
+    match s.dbs[db].get_expire(c.argv.get(1)) {
+        None => c.add_reply_long_long(-1),
+        Some(w) => {
+            let ttl = (w - s.mstime).max(0);
+            c.add_reply_long_long(if ms { ttl } else { (ttl + 500) / 1000 });
+        }
+    }
+}
+
+/// TTL key
+pub fn ttl_command(s: &mut Server, c: &mut Client) {
+    ttl_generic(s, c, false);
+}
+
+/// PTTL key
+pub fn pttl_command(s: &mut Server, c: &mut Client) {
+    ttl_generic(s, c, true);
+}
+
+/// PERSIST key
+pub fn persist_command(s: &mut Server, c: &mut Client) {
+    let db = c.db;
+    if s.lookup_key_write(db, c.argv.get(1)).is_none() {
+        c.add_reply_long_long(0);
+        return;
+    }
+    if s.dbs[db].remove_expire(c.argv.get(1)) {
+        s.signal_modified_key(db, c.argv.get(1));
+        s.dirty += 1;
+        c.add_reply_long_long(1);
+    } else {
+        c.add_reply_long_long(0);
+    }
+}

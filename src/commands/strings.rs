@@ -1,0 +1,584 @@
+//! String commands (mirrors t_string.c).
+//!
+//! Values are created with Redis's encoding rules (`RStr::from_bytes`);
+//! commands that modify a string in place make it `raw` first, as Redis
+//! does. Expire options are parsed once (`parse_expire`) for SET and GETEX.
+
+use super::{arg_is, reply_syntax_error, CommandDef};
+use crate::client::Client;
+use crate::object::{RStr, Value};
+use crate::server::Server;
+use crate::util::string2ll;
+
+pub const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value";
+/// Largest string value (`checkStringLength` in 6.2).
+pub const STRING_MAX_SIZE: usize = 512 * 1024 * 1024;
+
+macro_rules! cmd {
+    ($name:expr, $proc:expr, $arity:expr, $flags:expr, $f:expr, $l:expr, $s:expr) => {
+        CommandDef { name: $name, proc_: $proc, arity: $arity, sflags: $flags, firstkey: $f, lastkey: $l, keystep: $s }
+    };
+}
+
+pub static COMMANDS: &[CommandDef] = &[
+    cmd!("get", get_command, 2, "read-only fast @string", 1, 1, 1),
+    cmd!("set", set_command, -3, "write use-memory @string", 1, 1, 1),
+    cmd!("setnx", setnx_command, 3, "write use-memory fast @string", 1, 1, 1),
+    cmd!("setex", setex_command, 4, "write use-memory @string", 1, 1, 1),
+    cmd!("psetex", psetex_command, 4, "write use-memory @string", 1, 1, 1),
+    cmd!("append", append_command, 3, "write use-memory fast @string", 1, 1, 1),
+    cmd!("strlen", strlen_command, 2, "read-only fast @string", 1, 1, 1),
+    cmd!("getrange", getrange_command, 4, "read-only @string", 1, 1, 1),
+    cmd!("substr", getrange_command, 4, "read-only @string", 1, 1, 1),
+    cmd!("setrange", setrange_command, 4, "write use-memory @string", 1, 1, 1),
+    cmd!("incr", incr_command, 2, "write use-memory fast @string", 1, 1, 1),
+    cmd!("decr", decr_command, 2, "write use-memory fast @string", 1, 1, 1),
+    cmd!("incrby", incrby_command, 3, "write use-memory fast @string", 1, 1, 1),
+    cmd!("decrby", decrby_command, 3, "write use-memory fast @string", 1, 1, 1),
+    cmd!("mget", mget_command, -2, "read-only fast @string", 1, -1, 1),
+    cmd!("mset", mset_command, -3, "write use-memory @string", 1, -1, 2),
+    cmd!("msetnx", msetnx_command, -3, "write use-memory @string", 1, -1, 2),
+    cmd!("getset", getset_command, 3, "write use-memory fast @string", 1, 1, 1),
+    cmd!("getdel", getdel_command, 2, "write fast @string", 1, 1, 1),
+    cmd!("getex", getex_command, -2, "write fast @string", 1, 1, 1),
+];
+
+/// Replies a string value as a bulk string.
+fn reply_rstr(c: &mut Client, s: &RStr) {
+    let mut b = itoa::Buffer::new();
+    c.add_reply_bulk(s.as_bytes(&mut b));
+}
+
+/// Looks up a string for reading: Ok(None) if missing, Err after replying
+/// WRONGTYPE (`lookupKeyReadOrReply` + `checkType`).
+fn get_string<'a>(s: &'a mut Server, db: usize, key: &[u8]) -> Result<Option<&'a RStr>, ()> {
+    match s.lookup_key_read(db, key) {
+        None => Ok(None),
+        Some(Value::Str(v)) => Ok(Some(v)),
+        #[allow(unreachable_patterns)]
+        Some(_) => Err(()),
+    }
+}
+
+/// GET key
+pub fn get_command(s: &mut Server, c: &mut Client) {
+    match get_string(s, c.db, c.argv.get(1)) {
+        Ok(Some(v)) => reply_rstr(c, v),
+        Ok(None) => c.add_reply_null(),
+        Err(()) => c.add_reply_error(WRONGTYPE),
+    }
+}
+
+/// Expire options shared by SET and GETEX.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ExpireOpt {
+    None,
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+    KeepTtl,
+    Persist,
+}
+
+/// Turns an expire option's argument into an absolute unix-ms time, with
+/// Redis's errors (`getExpireMillisecondsOrReply`).
+fn expire_to_abs_ms(s: &Server, c: &mut Client, opt: ExpireOpt, arg: usize, cmdname: &str) -> Option<i64> {
+    let v = match string2ll(c.argv.get(arg)) {
+        Some(v) => v,
+        None => {
+            c.add_reply_error("value is not an integer or out of range");
+            return None;
+        }
+    };
+    let invalid = |c: &mut Client| {
+        c.add_reply_error(&format!("invalid expire time in '{}' command", cmdname));
+        None
+    };
+    if v <= 0 {
+        return invalid(c);
+    }
+    let ms = match opt {
+        ExpireOpt::Ex | ExpireOpt::ExAt => match v.checked_mul(1000) {
+            Some(m) => m,
+            None => return invalid(c),
+        },
+        _ => v,
+    };
+    match opt {
+        ExpireOpt::Ex | ExpireOpt::Px => match ms.checked_add(s.mstime) {
+            Some(w) => Some(w),
+            None => invalid(c),
+        },
+        _ => Some(ms),
+    }
+}
+
+/// SET key value [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL] [NX|XX] [GET]
+pub fn set_command(s: &mut Server, c: &mut Client) {
+    let (mut nx, mut xx, mut get) = (false, false, false);
+    let mut exp = ExpireOpt::None;
+    let mut exp_arg = 0;
+    let mut j = 3;
+    let argc = c.argv.len();
+    while j < argc {
+        let a = c.argv.get(j);
+        let has_next = j + 1 < argc;
+        if arg_is(a, "nx") && !xx {
+            nx = true;
+        } else if arg_is(a, "xx") && !nx {
+            xx = true;
+        } else if arg_is(a, "get") {
+            get = true;
+        } else if arg_is(a, "keepttl") && exp == ExpireOpt::None {
+            exp = ExpireOpt::KeepTtl;
+        } else if has_next && exp == ExpireOpt::None && (arg_is(a, "ex") || arg_is(a, "px") || arg_is(a, "exat") || arg_is(a, "pxat")) {
+            exp = if arg_is(a, "ex") {
+                ExpireOpt::Ex
+            } else if arg_is(a, "px") {
+                ExpireOpt::Px
+            } else if arg_is(a, "exat") {
+                ExpireOpt::ExAt
+            } else {
+                ExpireOpt::PxAt
+            };
+            exp_arg = j + 1;
+            j += 1;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+        j += 1;
+    }
+    // Redis 6.2 refuses GET together with NX.
+    if get && nx {
+        reply_syntax_error(c);
+        return;
+    }
+    let when = match exp {
+        ExpireOpt::Ex | ExpireOpt::Px | ExpireOpt::ExAt | ExpireOpt::PxAt => {
+            match expire_to_abs_ms(s, c, exp, exp_arg, "set") {
+                Some(w) => Some(w),
+                None => return,
+            }
+        }
+        _ => None,
+    };
+    let db = c.db;
+    let key = c.argv.get(1).to_vec();
+    let old: Option<Option<Vec<u8>>> = if get {
+        match get_string(s, db, &key) {
+            Ok(v) => Some(v.map(|v| v.to_vec())),
+            Err(()) => {
+                c.add_reply_error(WRONGTYPE);
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    let exists = s.key_exists(db, &key);
+    if (nx && exists) || (xx && !exists) {
+        if get {
+            match old.flatten() {
+                Some(v) => c.add_reply_bulk(&v),
+                None => c.add_reply_null(),
+            }
+        } else {
+            c.add_reply_null();
+        }
+        return;
+    }
+    let val = Value::Str(RStr::from_bytes(c.argv.get(2)));
+    s.set_key(db, &key, val, exp == ExpireOpt::KeepTtl);
+    s.dirty += 1;
+    if let Some(w) = when {
+        s.dbs[db].set_expire(&key, w);
+    }
+    match old {
+        Some(Some(v)) => c.add_reply_bulk(&v),
+        Some(None) => c.add_reply_null(),
+        None => c.add_reply_ok(),
+    }
+}
+
+/// SETNX key value
+pub fn setnx_command(s: &mut Server, c: &mut Client) {
+    let db = c.db;
+    let key = c.argv.get(1);
+    if s.key_exists(db, key) {
+        c.add_reply_long_long(0);
+        return;
+    }
+    let val = Value::Str(RStr::from_bytes(c.argv.get(2)));
+    s.set_key(db, c.argv.get(1), val, false);
+    s.dirty += 1;
+    c.add_reply_long_long(1);
+}
+
+fn setex_generic(s: &mut Server, c: &mut Client, unit_ms: bool, name: &str) {
+    let opt = if unit_ms { ExpireOpt::Px } else { ExpireOpt::Ex };
+    let Some(when) = expire_to_abs_ms(s, c, opt, 2, name) else { return };
+    let db = c.db;
+    let val = Value::Str(RStr::from_bytes(c.argv.get(3)));
+    s.set_key(db, c.argv.get(1), val, false);
+    s.dbs[db].set_expire(c.argv.get(1), when);
+    s.dirty += 1;
+    c.add_reply_ok();
+}
+
+/// SETEX key seconds value
+pub fn setex_command(s: &mut Server, c: &mut Client) {
+    setex_generic(s, c, false, "setex");
+}
+
+/// PSETEX key milliseconds value
+pub fn psetex_command(s: &mut Server, c: &mut Client) {
+    setex_generic(s, c, true, "psetex");
+}
+
+/// APPEND key value
+pub fn append_command(s: &mut Server, c: &mut Client) {
+    let db = c.db;
+    let add = c.argv.get(2);
+    let newlen = match s.lookup_key_write(db, c.argv.get(1)) {
+        None => {
+            let val = Value::Str(RStr::from_bytes(add));
+            let n = add.len();
+            s.set_key(db, c.argv.get(1), val, false);
+            n
+        }
+        Some(Value::Str(v)) => {
+            if v.len() + add.len() > STRING_MAX_SIZE {
+                c.add_reply_error("string exceeds maximum allowed size (512MB)");
+                return;
+            }
+            let raw = v.make_raw();
+            raw.extend_from_slice(add);
+            let n = raw.len();
+            s.signal_modified_key(db, c.argv.get(1));
+            n
+        }
+        #[allow(unreachable_patterns)]
+        Some(_) => {
+            c.add_reply_error(WRONGTYPE);
+            return;
+        }
+    };
+    s.dirty += 1;
+    c.add_reply_long_long(newlen as i64);
+}
+
+/// STRLEN key
+pub fn strlen_command(s: &mut Server, c: &mut Client) {
+    match get_string(s, c.db, c.argv.get(1)) {
+        Ok(Some(v)) => {
+            let n = v.len();
+            c.add_reply_long_long(n as i64);
+        }
+        Ok(None) => c.add_reply_long_long(0),
+        Err(()) => c.add_reply_error(WRONGTYPE),
+    }
+}
+
+/// GETRANGE key start end (and SUBSTR)
+pub fn getrange_command(s: &mut Server, c: &mut Client) {
+    let (Some(mut start), Some(mut end)) = (string2ll(c.argv.get(2)), string2ll(c.argv.get(3))) else {
+        c.add_reply_error("value is not an integer or out of range");
+        return;
+    };
+    let v = match get_string(s, c.db, c.argv.get(1)) {
+        Ok(Some(v)) => v.to_vec(),
+        Ok(None) => {
+            c.add_reply(b"$0\r\n\r\n");
+            return;
+        }
+        Err(()) => {
+            c.add_reply_error(WRONGTYPE);
+            return;
+        }
+    };
+    let len = v.len() as i64;
+    // Both negative and start > end: empty, as Redis 6.2 does.
+    if start < 0 && end < 0 && start > end {
+        c.add_reply(b"$0\r\n\r\n");
+        return;
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        c.add_reply(b"$0\r\n\r\n");
+        return;
+    }
+    c.add_reply_bulk(&v[start as usize..=end as usize]);
+}
+
+/// SETRANGE key offset value
+pub fn setrange_command(s: &mut Server, c: &mut Client) {
+    let offset = match string2ll(c.argv.get(2)) {
+        Some(o) => o,
+        None => {
+            c.add_reply_error("value is not an integer or out of range");
+            return;
+        }
+    };
+    if offset < 0 {
+        c.add_reply_error("offset is out of range");
+        return;
+    }
+    let db = c.db;
+    let val = c.argv.get(3);
+    let offset = offset as usize;
+    let too_big = offset.saturating_add(val.len()) > STRING_MAX_SIZE;
+    match s.lookup_key_write(db, c.argv.get(1)) {
+        None => {
+            if val.is_empty() {
+                c.add_reply_long_long(0);
+                return;
+            }
+            if too_big {
+                c.add_reply_error("string exceeds maximum allowed size (512MB)");
+                return;
+            }
+            let mut v = vec![0u8; offset + val.len()];
+            v[offset..].copy_from_slice(val);
+            let n = v.len();
+            s.set_key(db, c.argv.get(1), Value::Str(RStr::Raw(v)), false);
+            s.dirty += 1;
+            c.add_reply_long_long(n as i64);
+        }
+        Some(Value::Str(v)) => {
+            let cur = v.len();
+            if val.is_empty() {
+                c.add_reply_long_long(cur as i64);
+                return;
+            }
+            if too_big {
+                c.add_reply_error("string exceeds maximum allowed size (512MB)");
+                return;
+            }
+            let raw = v.make_raw();
+            if raw.len() < offset + val.len() {
+                raw.resize(offset + val.len(), 0);
+            }
+            raw[offset..offset + val.len()].copy_from_slice(val);
+            let n = raw.len();
+            s.signal_modified_key(db, c.argv.get(1));
+            s.dirty += 1;
+            c.add_reply_long_long(n as i64);
+        }
+        #[allow(unreachable_patterns)]
+        Some(_) => c.add_reply_error(WRONGTYPE),
+    }
+}
+
+fn incr_generic(s: &mut Server, c: &mut Client, incr: i64) {
+    let db = c.db;
+    let old = match s.lookup_key_write(db, c.argv.get(1)) {
+        None => 0,
+        Some(Value::Str(v)) => match v.as_i64() {
+            Some(n) => n,
+            None => {
+                c.add_reply_error("value is not an integer or out of range");
+                return;
+            }
+        },
+        #[allow(unreachable_patterns)]
+        Some(_) => {
+            c.add_reply_error(WRONGTYPE);
+            return;
+        }
+    };
+    let Some(new) = old.checked_add(incr) else {
+        c.add_reply_error("increment or decrement would overflow");
+        return;
+    };
+    s.set_key(db, c.argv.get(1), Value::Str(RStr::Int(new)), true);
+    s.dirty += 1;
+    c.add_reply_long_long(new);
+}
+
+/// INCR key
+pub fn incr_command(s: &mut Server, c: &mut Client) {
+    incr_generic(s, c, 1);
+}
+
+/// DECR key
+pub fn decr_command(s: &mut Server, c: &mut Client) {
+    incr_generic(s, c, -1);
+}
+
+/// INCRBY key increment
+pub fn incrby_command(s: &mut Server, c: &mut Client) {
+    match string2ll(c.argv.get(2)) {
+        Some(n) => incr_generic(s, c, n),
+        None => c.add_reply_error("value is not an integer or out of range"),
+    }
+}
+
+/// DECRBY key decrement
+pub fn decrby_command(s: &mut Server, c: &mut Client) {
+    match string2ll(c.argv.get(2)) {
+        Some(n) if n != i64::MIN => incr_generic(s, c, -n),
+        Some(_) => c.add_reply_error("decrement would overflow"),
+        None => c.add_reply_error("value is not an integer or out of range"),
+    }
+}
+
+/// MGET key [key ...]
+pub fn mget_command(s: &mut Server, c: &mut Client) {
+    let n = c.argv.len() - 1;
+    c.add_reply_array_len(n);
+    for j in 1..=n {
+        match s.lookup_key_read(c.db, c.argv.get(j)) {
+            Some(Value::Str(v)) => reply_rstr(c, v),
+            // MGET answers nil for keys of other types.
+            _ => c.add_reply_null(),
+        }
+    }
+}
+
+fn mset_generic(s: &mut Server, c: &mut Client, nx: bool) {
+    if c.argv.len() % 2 == 0 {
+        let name = if nx { "msetnx" } else { "mset" };
+        c.add_reply_error(&format!("wrong number of arguments for '{}' command", name));
+        return;
+    }
+    let db = c.db;
+    if nx {
+        for j in (1..c.argv.len()).step_by(2) {
+            if s.key_exists(db, c.argv.get(j)) {
+                c.add_reply_long_long(0);
+                return;
+            }
+        }
+    }
+    for j in (1..c.argv.len()).step_by(2) {
+        let val = Value::Str(RStr::from_bytes(c.argv.get(j + 1)));
+        s.set_key(db, c.argv.get(j), val, false);
+    }
+    s.dirty += ((c.argv.len() - 1) / 2) as u64;
+    if nx {
+        c.add_reply_long_long(1);
+    } else {
+        c.add_reply_ok();
+    }
+}
+
+/// MSET key value [key value ...]
+pub fn mset_command(s: &mut Server, c: &mut Client) {
+    mset_generic(s, c, false);
+}
+
+/// MSETNX key value [key value ...]
+pub fn msetnx_command(s: &mut Server, c: &mut Client) {
+    mset_generic(s, c, true);
+}
+
+/// Replies the current string value (or nil); Err after WRONGTYPE.
+fn reply_current(s: &mut Server, c: &mut Client) -> Result<bool, ()> {
+    match get_string(s, c.db, c.argv.get(1)) {
+        Ok(Some(v)) => {
+            let v = v.clone();
+            reply_rstr(c, &v);
+            Ok(true)
+        }
+        Ok(None) => {
+            c.add_reply_null();
+            Ok(false)
+        }
+        Err(()) => {
+            c.add_reply_error(WRONGTYPE);
+            Err(())
+        }
+    }
+}
+
+/// GETSET key value
+pub fn getset_command(s: &mut Server, c: &mut Client) {
+    if reply_current(s, c).is_err() {
+        return;
+    }
+    let val = Value::Str(RStr::from_bytes(c.argv.get(2)));
+    s.set_key(c.db, c.argv.get(1), val, false);
+    s.dirty += 1;
+}
+
+/// GETDEL key
+pub fn getdel_command(s: &mut Server, c: &mut Client) {
+    match reply_current(s, c) {
+        Ok(true) => {
+            s.db_delete(c.db, c.argv.get(1));
+            s.dirty += 1;
+        }
+        _ => {}
+    }
+}
+
+/// GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST]
+pub fn getex_command(s: &mut Server, c: &mut Client) {
+    let mut exp = ExpireOpt::None;
+    let mut exp_arg = 0;
+    let argc = c.argv.len();
+    let mut j = 2;
+    while j < argc {
+        let a = c.argv.get(j);
+        let has_next = j + 1 < argc;
+        if arg_is(a, "persist") && exp == ExpireOpt::None {
+            exp = ExpireOpt::Persist;
+        } else if has_next && exp == ExpireOpt::None && (arg_is(a, "ex") || arg_is(a, "px") || arg_is(a, "exat") || arg_is(a, "pxat")) {
+            exp = if arg_is(a, "ex") {
+                ExpireOpt::Ex
+            } else if arg_is(a, "px") {
+                ExpireOpt::Px
+            } else if arg_is(a, "exat") {
+                ExpireOpt::ExAt
+            } else {
+                ExpireOpt::PxAt
+            };
+            exp_arg = j + 1;
+            j += 1;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+        j += 1;
+    }
+    let when = match exp {
+        ExpireOpt::Ex | ExpireOpt::Px | ExpireOpt::ExAt | ExpireOpt::PxAt => {
+            match expire_to_abs_ms(s, c, exp, exp_arg, "getex") {
+                Some(w) => Some(w),
+                None => return,
+            }
+        }
+        _ => None,
+    };
+    let db = c.db;
+    match reply_current(s, c) {
+        Ok(true) => {}
+        _ => return,
+    }
+    let key = c.argv.get(1);
+    if let Some(w) = when {
+        if w <= s.mstime {
+            // An expire in the past deletes the key, as Redis does.
+            s.db_delete(db, key);
+        } else {
+            s.dbs[db].set_expire(key, w);
+            s.signal_modified_key(db, key);
+        }
+        s.dirty += 1;
+    } else if exp == ExpireOpt::Persist && s.dbs[db].remove_expire(key) {
+        s.signal_modified_key(db, key);
+        s.dirty += 1;
+    }
+}
