@@ -70,6 +70,14 @@ impl Db {
         self.dict.remove(key).is_some()
     }
 
+    /// Memory of the tables themselves, without keys and values
+    /// (the per-db part of `used_memory_overhead`).
+    pub fn overhead(&self) -> usize {
+        let slot = std::mem::size_of::<(Key, Value)>() + 1;
+        let eslot = std::mem::size_of::<(Key, i64)>() + 1;
+        self.dict.capacity() * slot + self.expires.capacity() * eslot
+    }
+
     /// Removes every key; returns how many there were.
     pub fn clear(&mut self) -> usize {
         let n = self.dict.len();

@@ -163,6 +163,8 @@ pub struct Server {
     pub lastsave: i64,
     pub loading: bool,
 
+    /// `used_memory` once start-up is done (`used_memory_startup`).
+    pub startup_memory: usize,
     pub run_id: String,
     pub executable: String,
     pub configfile: Option<String>,
@@ -230,6 +232,7 @@ impl Server {
             slowlog_entry_id: 0,
             lastsave: now_us / 1_000_000,
             loading: false,
+            startup_memory: 0,
             run_id: util::random_hex(40),
             executable: String::new(),
             configfile: None,
@@ -1120,6 +1123,7 @@ pub fn main(args: Vec<String>) -> i32 {
         log::warn!("Configured to not listen anywhere, exiting.");
         return 1;
     }
+    server.startup_memory = crate::zmalloc::used_memory();
     log::info!("Ready to accept connections");
     server.ae_main();
     0

@@ -397,7 +397,7 @@ impl Server {
 
     /// The INFO text for `section` ("default", "all", "everything" or a
     /// section name), as `genRedisInfoString`.
-    pub fn gen_info_string(&self, section: &str) -> String {
+    pub fn gen_info_string(&self, section: &str, current: Option<&Client>) -> String {
         let section = section.to_ascii_lowercase();
         let all = section == "all" || section == "everything";
         let def = section == "default";
@@ -452,7 +452,7 @@ impl Server {
         if want("clients") {
             begin(&mut out, "Clients");
             let (mut max_in, mut max_out) = (0usize, 0usize);
-            for cl in self.clients.iter().flatten() {
+            for cl in self.clients.iter().flatten().map(|b| b.as_ref()).chain(current) {
                 max_in = max_in.max(cl.querybuf_peak);
                 max_out = max_out.max(cl.reply_bytes);
             }
@@ -479,6 +479,21 @@ impl Server {
             field!(out, "used_memory_peak:{}", peak);
             field!(out, "used_memory_peak_human:{}", bytes_to_human(peak as u64));
             field!(out, "used_memory_peak_perc:{:.2}%", if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 0.0 });
+            // Overhead as Redis counts it: start-up memory, client buffers
+            // and the keyspace's hash tables (`getMemoryOverheadData`).
+            let clients_mem: usize = self.clients.iter().flatten().map(|c| c.total_memory()).sum::<usize>()
+                + current.map(|c| c.total_memory()).unwrap_or(0);
+            let dict_overhead: usize = self.dbs.iter().map(|d| d.overhead()).sum();
+            let overhead = (self.startup_memory + clients_mem + dict_overhead).min(used);
+            let dataset = used - overhead;
+            let net = used.saturating_sub(self.startup_memory);
+            field!(out, "used_memory_overhead:{}", overhead);
+            field!(out, "used_memory_startup:{}", self.startup_memory);
+            field!(out, "used_memory_dataset:{}", dataset);
+            field!(out, "used_memory_dataset_perc:{:.2}%", if net > 0 { dataset as f64 * 100.0 / net as f64 } else { 0.0 });
+            field!(out, "allocator_allocated:{}", used);
+            field!(out, "allocator_active:{}", used);
+            field!(out, "allocator_resident:{}", rss);
             field!(out, "total_system_memory:{}", total);
             field!(out, "total_system_memory_human:{}", bytes_to_human(total));
             field!(out, "used_memory_lua:37888");
@@ -489,8 +504,19 @@ impl Server {
             field!(out, "maxmemory:{}", self.config.maxmemory);
             field!(out, "maxmemory_human:{}", bytes_to_human(self.config.maxmemory as u64));
             field!(out, "maxmemory_policy:{}", config::name_of(config::MAXMEMORY_POLICIES, self.config.maxmemory_policy));
+            field!(out, "allocator_frag_ratio:1.00");
+            field!(out, "allocator_frag_bytes:0");
+            field!(out, "allocator_rss_ratio:{:.2}", frag);
+            field!(out, "allocator_rss_bytes:{}", rss as i64 - used as i64);
+            field!(out, "rss_overhead_ratio:1.00");
+            field!(out, "rss_overhead_bytes:0");
             field!(out, "mem_fragmentation_ratio:{:.2}", frag);
             field!(out, "mem_fragmentation_bytes:{}", rss as i64 - used as i64);
+            field!(out, "mem_not_counted_for_evict:0");
+            field!(out, "mem_replication_backlog:0");
+            field!(out, "mem_clients_slaves:0");
+            field!(out, "mem_clients_normal:{}", clients_mem);
+            field!(out, "mem_aof_buffer:0");
             field!(out, "mem_allocator:libc");
             field!(out, "active_defrag_running:0");
             field!(out, "lazyfree_pending_objects:0");
@@ -640,6 +666,6 @@ pub fn info_command(s: &mut Server, c: &mut Client) {
         return;
     }
     let section = if c.argv.len() == 2 { c.argv.get_str(1).into_owned() } else { "default".to_string() };
-    let info = s.gen_info_string(&section);
+    let info = s.gen_info_string(&section, Some(c));
     c.add_reply_verbatim(info.as_bytes(), "txt");
 }
