@@ -21,6 +21,7 @@ pub mod networking;
 pub mod object;
 pub mod proto;
 pub mod server;
+pub mod sha1;
 pub mod util;
 pub mod zmalloc;
 

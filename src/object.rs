@@ -49,6 +49,16 @@ impl RStr {
         }
     }
 
+    /// A string that is never int-encoded (`createStringObject`), as
+    /// DEBUG POPULATE and internal callers create them.
+    pub fn from_bytes_no_int(b: &[u8]) -> RStr {
+        if b.len() <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT {
+            RStr::Embstr(b.into())
+        } else {
+            RStr::Raw(b.to_vec())
+        }
+    }
+
     /// Like `from_bytes` but takes ownership (no copy for raw strings).
     pub fn from_vec(v: Vec<u8>) -> RStr {
         if v.len() <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT {
@@ -121,7 +131,21 @@ impl RStr {
     }
 }
 
+/// Redis's type codes (`OBJ_STRING`, …), used by DEBUG DIGEST and RDB.
+pub const OBJ_STRING: u32 = 0;
+pub const OBJ_LIST: u32 = 1;
+pub const OBJ_SET: u32 = 2;
+pub const OBJ_ZSET: u32 = 3;
+pub const OBJ_HASH: u32 = 4;
+
 impl Value {
+    /// Redis's numeric type code.
+    pub fn type_code(&self) -> u32 {
+        match self {
+            Value::Str(_) => OBJ_STRING,
+        }
+    }
+
     /// The TYPE name.
     pub fn type_name(&self) -> &'static str {
         match self {

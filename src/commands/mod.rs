@@ -14,6 +14,7 @@ use crate::client::Client;
 use crate::server::Server;
 
 pub mod connection;
+pub mod debug;
 pub mod keys;
 pub mod server_cmds;
 pub mod strings;
@@ -117,6 +118,7 @@ fn all_defs() -> impl Iterator<Item = &'static CommandDef> {
         .chain(server_cmds::COMMANDS.iter())
         .chain(strings::COMMANDS.iter())
         .chain(keys::COMMANDS.iter())
+        .chain(debug::COMMANDS.iter())
 }
 
 fn parse_flags(sflags: &'static str) -> (u64, Vec<&'static str>) {

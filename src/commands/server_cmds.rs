@@ -17,7 +17,6 @@ pub static COMMANDS: &[CommandDef] = &[
     CommandDef { name: "dbsize", proc_: dbsize_command, arity: 1, sflags: "readonly fast @keyspace", firstkey: 0, lastkey: 0, keystep: 0 },
     CommandDef { name: "lastsave", proc_: lastsave_command, arity: 1, sflags: "random fast ok-loading ok-stale @admin @dangerous", firstkey: 0, lastkey: 0, keystep: 0 },
     CommandDef { name: "shutdown", proc_: shutdown_command, arity: -1, sflags: "admin no-script ok-loading ok-stale", firstkey: 0, lastkey: 0, keystep: 0 },
-    CommandDef { name: "debug", proc_: debug_command, arity: -2, sflags: "admin no-script ok-loading ok-stale", firstkey: 0, lastkey: 0, keystep: 0 },
 ];
 
 /// TIME
@@ -312,50 +311,6 @@ fn config_set(s: &mut Server, c: &mut Client) {
         }
     }
     c.add_reply_ok();
-}
-
-/// DEBUG <subcommand>: the parts tests and tools use.
-pub fn debug_command(s: &mut Server, c: &mut Client) {
-    let argc = c.argv.len();
-    let sub = c.argv.get(1).to_ascii_lowercase();
-    match (sub.as_slice(), argc) {
-        (b"help", 2) => reply_help(
-            c,
-            &[
-                "SLEEP <seconds>",
-                "    Stop the server for <seconds>. Decimals allowed.",
-                "QUICKLIST-PACKED-THRESHOLD <size>",
-                "    Sets the threshold for elements to be inserted as plain vs packed nodes",
-                "LOG <message>",
-                "    Write <message> to the server log.",
-                "SEGFAULT",
-                "    Crash the server with sigsegv.",
-                "PANIC",
-                "    Crash the server simulating a panic.",
-            ],
-        ),
-        (b"log", 3) => {
-            log::warn!("DEBUG LOG: {}", c.argv.get_str(2));
-            c.add_reply_ok();
-        }
-        (b"segfault", 2) => {
-            // SAFETY: raising a signal on ourselves; the crash handler logs
-            // the report and the default action ends the process.
-            unsafe {
-                libc::raise(libc::SIGSEGV);
-            }
-        }
-        (b"panic", 2) => panic!("DEBUG PANIC called at Unix time {}", s.unixtime),
-        (b"sleep", 3) => {
-            let secs = crate::util::string2d(c.argv.get(2)).unwrap_or(0.0);
-            if secs > 0.0 && secs.is_finite() {
-                std::thread::sleep(std::time::Duration::from_micros((secs * 1e6) as u64));
-            }
-            c.add_reply_ok();
-        }
-        (b"quicklist-packed-threshold", 3) => c.add_reply_ok(),
-        _ => reply_subcommand_syntax_error(c),
-    }
 }
 
 /// CPU times of this process and its waited-for children, as INFO cpu

@@ -1,0 +1,215 @@
+//! DEBUG: the subcommands tests and tools use, and the dataset digest
+//! (mirrors debug.c).
+//!
+//! The digest is Redis's, byte for byte, so a dataset in oxredis and in
+//! real Redis can be compared by `DEBUG DIGEST` alone:
+//! 1. per key, a 20-byte digest starts at zero; the key's bytes, then the
+//!    value's type code (big-endian u32), then the value are *mixed* in
+//!    (`mix`: xor with SHA1(data), then replace with SHA1 of the result);
+//!    a key with a TTL xors in SHA1("!!expire!!");
+//! 2. each key digest is folded into the result with `xor_digest` (xor
+//!    with SHA1 of the key digest), after the db's index (big-endian u32)
+//!    was mixed into the result.
+//!
+//! Order does not matter (xor), so any iteration order gives the same digest.
+
+use super::{reply_help, reply_subcommand_syntax_error, CommandDef};
+use crate::client::Client;
+use crate::object::{RStr, Value};
+use crate::server::Server;
+use crate::sha1::{hex, sha1};
+
+pub static COMMANDS: &[CommandDef] = &[CommandDef {
+    name: "debug",
+    proc_: debug_command,
+    arity: -2,
+    sflags: "admin no-script ok-loading ok-stale",
+    firstkey: 0,
+    lastkey: 0,
+    keystep: 0,
+}];
+
+/// `xorDigest`: digest ^= SHA1(data).
+fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
+    let h = sha1(data);
+    for (d, x) in digest.iter_mut().zip(h.iter()) {
+        *d ^= x;
+    }
+}
+
+/// `mixDigest`: digest = SHA1(digest ^ SHA1(data)).
+fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
+    xor_digest(digest, data);
+    *digest = sha1(&digest[..]);
+}
+
+/// Mixes one value into `digest` (`xorObjectDigest`).
+fn mix_value_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
+    mix_digest(digest, &v.type_code().to_be_bytes());
+    match v {
+        Value::Str(s) => {
+            let mut b = itoa::Buffer::new();
+            mix_digest(digest, s.as_bytes(&mut b));
+        }
+    }
+    if has_expire {
+        xor_digest(digest, b"!!expire!!");
+    }
+}
+
+impl Server {
+    /// The dataset digest (`computeDatasetDigest`).
+    pub fn compute_dataset_digest(&self) -> [u8; 20] {
+        let mut fin = [0u8; 20];
+        for (j, db) in self.dbs.iter().enumerate() {
+            if db.size() == 0 {
+                continue;
+            }
+            mix_digest(&mut fin, &(j as u32).to_be_bytes());
+            for (k, v) in db.dict.iter() {
+                let mut d = [0u8; 20];
+                mix_digest(&mut d, k);
+                mix_value_digest(&mut d, v, db.expires.contains_key(k));
+                xor_digest(&mut fin, &d);
+            }
+        }
+        fin
+    }
+}
+
+const DEBUG_HELP: &[&str] = &[
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "PANIC",
+    "    Crash the server simulating a panic.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix.",
+    "QUICKLIST-PACKED-THRESHOLD <size>",
+    "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+    "SEGFAULT",
+    "    Crash the server with sigsegv.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+];
+
+/// Parses a positive integer argument (`getPositiveLongFromObjectOrReply`).
+fn positive_arg(c: &mut Client, i: usize) -> Option<u64> {
+    match crate::util::string2ll(c.argv.get(i)) {
+        Some(v) if v >= 0 => Some(v as u64),
+        Some(_) => {
+            c.add_reply_error("value is out of range, must be positive");
+            None
+        }
+        None => {
+            c.add_reply_error("value is not an integer or out of range");
+            None
+        }
+    }
+}
+
+/// DEBUG <subcommand> ...
+pub fn debug_command(s: &mut Server, c: &mut Client) {
+    let argc = c.argv.len();
+    let sub = c.argv.get(1).to_ascii_lowercase();
+    match (sub.as_slice(), argc) {
+        (b"help", 2) => reply_help(c, DEBUG_HELP),
+        (b"sleep", 3) => {
+            let secs = crate::util::string2d(c.argv.get(2)).unwrap_or(0.0);
+            if secs > 0.0 && secs.is_finite() {
+                std::thread::sleep(std::time::Duration::from_micros((secs * 1e6) as u64));
+            }
+            c.add_reply_ok();
+        }
+        (b"log", 3) => {
+            log::warn!("DEBUG LOG: {}", c.argv.get_str(2));
+            c.add_reply_ok();
+        }
+        (b"segfault", 2) => {
+            // SAFETY: raising a signal on ourselves; the crash handler logs
+            // the report and the default action ends the process.
+            unsafe {
+                libc::raise(libc::SIGSEGV);
+            }
+        }
+        (b"panic", 2) => panic!("DEBUG PANIC called at Unix time {}", s.unixtime),
+        (b"quicklist-packed-threshold", 3) => c.add_reply_ok(),
+        (b"digest", 2) => {
+            let d = s.compute_dataset_digest();
+            c.add_reply_status(&hex(&d));
+        }
+        (b"digest-value", _) => {
+            let db = c.db;
+            c.add_reply_array_len(argc - 2);
+            for j in 2..argc {
+                let mut d = [0u8; 20];
+                if let Some(v) = s.dbs[db].dict.get(c.argv.get(j)) {
+                    mix_value_digest(&mut d, v, false);
+                }
+                c.add_reply_status(&hex(&d));
+            }
+        }
+        (b"populate", 3..=5) => {
+            let Some(count) = positive_arg(c, 2) else { return };
+            let valsize = if argc == 5 {
+                match positive_arg(c, 4) {
+                    Some(v) => Some(v as usize),
+                    None => return,
+                }
+            } else {
+                None
+            };
+            let prefix = if argc >= 4 { c.argv.get(3).to_vec() } else { b"key".to_vec() };
+            let db = c.db;
+            s.dbs[db].dict.reserve(count as usize);
+            let mut key = Vec::with_capacity(prefix.len() + 21);
+            for j in 0..count {
+                key.clear();
+                key.extend_from_slice(&prefix);
+                key.push(b':');
+                key.extend_from_slice(itoa::Buffer::new().format(j).as_bytes());
+                if s.lookup_key_write(db, &key).is_some() {
+                    continue;
+                }
+                let text = format!("value:{}", j);
+                let val = match valsize {
+                    None => RStr::from_bytes_no_int(text.as_bytes()),
+                    Some(n) => {
+                        let mut v = vec![0u8; n];
+                        let m = n.min(text.len());
+                        v[..m].copy_from_slice(&text.as_bytes()[..m]);
+                        RStr::from_bytes_no_int(&v)
+                    }
+                };
+                s.dbs[db].dict.insert(key.as_slice().into(), Value::Str(val));
+                s.signal_modified_key(db, &key);
+            }
+            c.add_reply_ok();
+        }
+        _ => reply_subcommand_syntax_error(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// The value redis-server 7.0 prints for DEBUG DIGEST after
+    /// `FLUSHALL` + `SET a b` in db 0.
+    #[test]
+    fn digest_matches_redis() {
+        let mut s = Server::new(Config::with_defaults()).unwrap();
+        assert_eq!(hex(&s.compute_dataset_digest()), "0000000000000000000000000000000000000000");
+        s.dbs[0].dict.insert(b"a"[..].into(), Value::Str(RStr::from_bytes(b"b")));
+        assert_eq!(hex(&s.compute_dataset_digest()), "479783d7290f02957dfbe3408a858ba13eea1709");
+        // Moving the same data to another db changes the digest.
+        let v = s.dbs[0].dict.remove(&b"a"[..]).unwrap();
+        s.dbs[1].dict.insert(b"a"[..].into(), v);
+        assert_ne!(hex(&s.compute_dataset_digest()), "479783d7290f02957dfbe3408a858ba13eea1709");
+    }
+}
