@@ -13,6 +13,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::client::Client;
 use crate::server::Server;
 
+pub mod bitops;
 pub mod connection;
 pub mod debug;
 pub mod keys;
@@ -119,6 +120,7 @@ fn all_defs() -> impl Iterator<Item = &'static CommandDef> {
         .chain(strings::COMMANDS.iter())
         .chain(keys::COMMANDS.iter())
         .chain(debug::COMMANDS.iter())
+        .chain(bitops::COMMANDS.iter())
 }
 
 fn parse_flags(sflags: &'static str) -> (u64, Vec<&'static str>) {
