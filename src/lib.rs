@@ -16,6 +16,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod ld;
 pub mod log;
 pub mod networking;
 pub mod object;

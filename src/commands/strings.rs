@@ -35,6 +35,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!("decr", decr_command, 2, "write use-memory fast @string", 1, 1, 1),
     cmd!("incrby", incrby_command, 3, "write use-memory fast @string", 1, 1, 1),
     cmd!("decrby", decrby_command, 3, "write use-memory fast @string", 1, 1, 1),
+    cmd!("incrbyfloat", incrbyfloat_command, 3, "write use-memory fast @string", 1, 1, 1),
     cmd!("mget", mget_command, -2, "read-only fast @string", 1, -1, 1),
     cmd!("mset", mset_command, -3, "write use-memory @string", 1, -1, 2),
     cmd!("msetnx", msetnx_command, -3, "write use-memory @string", 1, -1, 2),
@@ -432,6 +433,36 @@ pub fn decrby_command(s: &mut Server, c: &mut Client) {
         Some(_) => c.add_reply_error("decrement would overflow"),
         None => c.add_reply_error("value is not an integer or out of range"),
     }
+}
+
+/// INCRBYFLOAT key increment: long double math, Redis's formatting
+/// (see `ld.rs`). Propagated as SET with KEEPTTL by the AOF issue.
+pub fn incrbyfloat_command(s: &mut Server, c: &mut Client) {
+    let db = c.db;
+    let cur = match s.lookup_key_write(db, c.argv.get(1)) {
+        None => b"0".to_vec(),
+        Some(Value::Str(v)) => v.to_vec(),
+        #[allow(unreachable_patterns)]
+        Some(_) => {
+            c.add_reply_error(WRONGTYPE);
+            return;
+        }
+    };
+    let new = match crate::ld::add(&cur, c.argv.get(2)) {
+        Ok(v) => v,
+        Err(crate::ld::LdError::NanOrInfinity) => {
+            c.add_reply_error("increment would produce NaN or Infinity");
+            return;
+        }
+        Err(_) => {
+            c.add_reply_error("value is not a valid float");
+            return;
+        }
+    };
+    c.add_reply_bulk(&new);
+    // Stored as embstr/raw, never int-encoded, as createStringObjectFromLongDouble.
+    s.set_key(db, c.argv.get(1), Value::Str(RStr::from_bytes_no_int(&new)), true);
+    s.dirty += 1;
 }
 
 /// MGET key [key ...]
