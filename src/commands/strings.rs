@@ -36,6 +36,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!("incrby", incrby_command, 3, "write use-memory fast @string", 1, 1, 1),
     cmd!("decrby", decrby_command, 3, "write use-memory fast @string", 1, 1, 1),
     cmd!("incrbyfloat", incrbyfloat_command, 3, "write use-memory fast @string", 1, 1, 1),
+    cmd!("stralgo", stralgo_command, -2, "read-only @string", 0, 0, 0),
     cmd!("mget", mget_command, -2, "read-only fast @string", 1, -1, 1),
     cmd!("mset", mset_command, -3, "write use-memory @string", 1, -1, 2),
     cmd!("msetnx", msetnx_command, -3, "write use-memory @string", 1, -1, 2),
@@ -611,5 +612,176 @@ pub fn getex_command(s: &mut Server, c: &mut Client) {
     } else if exp == ExpireOpt::Persist && s.dbs[db].remove_expire(key) {
         s.signal_modified_key(db, key);
         s.dirty += 1;
+    }
+}
+
+/// STRALGO LCS [KEYS k1 k2 | STRINGS a b] [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]
+pub fn stralgo_command(s: &mut Server, c: &mut Client) {
+    if arg_is(c.argv.get(1), "lcs") {
+        stralgo_lcs(s, c);
+    } else {
+        super::reply_subcommand_syntax_error(c);
+    }
+}
+
+fn stralgo_lcs(s: &mut Server, c: &mut Client) {
+    let (mut getlen, mut getidx, mut withmatchlen) = (false, false, false);
+    let mut minmatchlen: i64 = 0;
+    let mut strings: Option<(Vec<u8>, Vec<u8>)> = None;
+    let argc = c.argv.len();
+    let mut j = 2;
+    while j < argc {
+        let a = c.argv.get(j);
+        let more = argc - j - 1;
+        if arg_is(a, "idx") {
+            getidx = true;
+        } else if arg_is(a, "len") {
+            getlen = true;
+        } else if arg_is(a, "withmatchlen") {
+            withmatchlen = true;
+        } else if arg_is(a, "minmatchlen") && more >= 1 {
+            match string2ll(c.argv.get(j + 1)) {
+                Some(v) => minmatchlen = v.max(0),
+                None => {
+                    c.add_reply_error("value is not an integer or out of range");
+                    return;
+                }
+            }
+            j += 1;
+        } else if arg_is(a, "strings") && more >= 2 {
+            if strings.is_some() {
+                c.add_reply_error("Either use STRINGS or KEYS");
+                return;
+            }
+            strings = Some((c.argv.get(j + 1).to_vec(), c.argv.get(j + 2).to_vec()));
+            j += 2;
+        } else if arg_is(a, "keys") && more >= 2 {
+            if strings.is_some() {
+                c.add_reply_error("Either use STRINGS or KEYS");
+                return;
+            }
+            let db = c.db;
+            let mut pair = Vec::with_capacity(2);
+            for k in [j + 1, j + 2] {
+                match s.lookup_key_read(db, c.argv.get(k)) {
+                    None => pair.push(Vec::new()),
+                    Some(Value::Str(v)) => pair.push(v.to_vec()),
+                    #[allow(unreachable_patterns)]
+                    Some(_) => {
+                        c.add_reply_error("The specified keys must contain string values");
+                        return;
+                    }
+                }
+            }
+            let b = pair.pop().unwrap_or_default();
+            let a = pair.pop().unwrap_or_default();
+            strings = Some((a, b));
+            j += 2;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+        j += 1;
+    }
+    let Some((a, b)) = strings else {
+        c.add_reply_error("Please specify two strings: STRINGS or KEYS options are mandatory");
+        return;
+    };
+    if getlen && getidx {
+        c.add_reply_error("If you want both the length and indexes, please just use IDX.");
+        return;
+    }
+    lcs_reply(c, &a, &b, getlen, getidx, withmatchlen, minmatchlen as u64);
+}
+
+/// The LCS dynamic program and Redis's backwards walk that emits matched
+/// ranges from the end of the strings to their start.
+fn lcs_reply(c: &mut Client, a: &[u8], b: &[u8], getlen: bool, getidx: bool, withmatchlen: bool, minmatchlen: u64) {
+    let (alen, blen) = (a.len(), b.len());
+    let cells = (alen as u64 + 1).saturating_mul(blen as u64 + 1);
+    if cells >= (u32::MAX as u64) / 4 {
+        c.add_reply_error("Insufficient memory, failed allocating transient memory for LCS");
+        return;
+    }
+    let w = blen + 1;
+    let mut t = vec![0u32; (alen + 1) * w];
+    for i in 1..=alen {
+        for jj in 1..=blen {
+            t[i * w + jj] = if a[i - 1] == b[jj - 1] {
+                t[(i - 1) * w + jj - 1] + 1
+            } else {
+                t[(i - 1) * w + jj].max(t[i * w + jj - 1])
+            };
+        }
+    }
+    let total = t[alen * w + blen];
+    let computelcs = getidx || !getlen;
+    let mut result = vec![0u8; if computelcs { total as usize } else { 0 }];
+    let mut slot = None;
+    if getidx {
+        c.add_reply_map_len(2);
+        c.add_reply_bulk(b"matches");
+        slot = c.add_reply_deferred_len();
+    }
+    let mut matches = 0;
+    let (mut i, mut jj, mut idx) = (alen, blen, total as usize);
+    let (mut as_, mut ae, mut bs, mut be) = (alen, 0usize, 0usize, 0usize);
+    while computelcs && i > 0 && jj > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[jj - 1] {
+            result[idx - 1] = a[i - 1];
+            if as_ == alen {
+                as_ = i - 1;
+                ae = i - 1;
+                bs = jj - 1;
+                be = jj - 1;
+            } else if as_ == i && bs == jj {
+                as_ -= 1;
+                bs -= 1;
+            } else {
+                emit = true;
+            }
+            if as_ == 0 || bs == 0 {
+                emit = true;
+            }
+            idx -= 1;
+            i -= 1;
+            jj -= 1;
+        } else {
+            if t[(i - 1) * w + jj] > t[i * w + jj - 1] {
+                i -= 1;
+            } else {
+                jj -= 1;
+            }
+            if as_ != alen {
+                emit = true;
+            }
+        }
+        let match_len = (ae as i64 - as_ as i64 + 1) as u64;
+        if emit {
+            if (minmatchlen == 0 || match_len >= minmatchlen) && getidx {
+                c.add_reply_array_len(2 + withmatchlen as usize);
+                c.add_reply_array_len(2);
+                c.add_reply_long_long(as_ as i64);
+                c.add_reply_long_long(ae as i64);
+                c.add_reply_array_len(2);
+                c.add_reply_long_long(bs as i64);
+                c.add_reply_long_long(be as i64);
+                if withmatchlen {
+                    c.add_reply_long_long(match_len as i64);
+                }
+                matches += 1;
+            }
+            as_ = alen;
+        }
+    }
+    if getidx {
+        c.set_deferred_array_len(slot, matches);
+        c.add_reply_bulk(b"len");
+        c.add_reply_long_long(total as i64);
+    } else if getlen {
+        c.add_reply_long_long(total as i64);
+    } else {
+        c.add_reply_bulk(&result);
     }
 }
