@@ -261,25 +261,24 @@ impl EventLoop {
         self.time_events.iter().map(|te| te.when_ms.saturating_sub(now)).min()
     }
 
-    /// Waits for file events, at most until the nearest time event, and
-    /// fills `fired`. Requeued events are added and make the poll
-    /// non-blocking.
-    pub fn process_events(&mut self) -> io::Result<()> {
+    /// Polls without waiting (for serving clients during a blocking job).
+    pub fn process_events_now(&mut self) -> io::Result<()> {
         self.fired.clear();
-        let timeout = if !self.requeued.is_empty() {
-            Some(Duration::ZERO)
-        } else {
-            self.ms_to_nearest_timer().map(Duration::from_millis)
-        };
-        match self.poll.poll(&mut self.events, timeout) {
+        match self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+        self.collect_fired();
+        Ok(())
+    }
+
+    /// Turns mio's events plus requeued fds into `fired`. Errors and
+    /// hang-ups are reported as readable+writable so the handler notices
+    /// them through the failing read or write.
+    fn collect_fired(&mut self) {
         for ev in self.events.iter() {
             let mut mask = 0;
-            // Errors and hang-ups are reported as readable+writable so the
-            // handler notices them through the failing read or write.
             if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                 mask |= AE_READABLE;
             }
@@ -295,6 +294,24 @@ impl EventLoop {
                 self.fired.push(rq);
             }
         }
+    }
+
+    /// Waits for file events, at most until the nearest time event, and
+    /// fills `fired`. Requeued events are added and make the poll
+    /// non-blocking.
+    pub fn process_events(&mut self) -> io::Result<()> {
+        self.fired.clear();
+        let timeout = if !self.requeued.is_empty() {
+            Some(Duration::ZERO)
+        } else {
+            self.ms_to_nearest_timer().map(Duration::from_millis)
+        };
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        self.collect_fired();
         Ok(())
     }
 }

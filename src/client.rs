@@ -87,6 +87,9 @@ pub struct Client {
     pub errors: Vec<String>,
     /// True if the current command was rejected before it ran.
     pub rejected: bool,
+    /// The form in which the current command is propagated to the AOF,
+    /// when it differs from what was sent (`rewriteClientCommandVector`).
+    pub rewritten: Option<Argv>,
 }
 
 impl Client {
@@ -116,6 +119,7 @@ impl Client {
             lastinteraction: now,
             errors: Vec::new(),
             rejected: false,
+            rewritten: None,
         }
     }
 
@@ -412,6 +416,7 @@ impl Client {
         self.parser.reset();
         self.cmd = None;
         self.rejected = false;
+        self.rewritten = None;
         // CLIENT REPLY SKIP covers exactly one command after the SKIP.
         if self.flags & CLIENT_REPLY_SKIP != 0 {
             self.flags &= !CLIENT_REPLY_SKIP;

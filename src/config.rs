@@ -87,6 +87,9 @@ pub struct Config {
     pub appendonly: bool,
     pub appendfilename: String,
     pub appendfsync: i32,
+    pub no_appendfsync_on_rewrite: bool,
+    pub aof_load_truncated: bool,
+    pub key_load_delay: i64,
     pub dbfilename: String,
     pub save_params: Vec<(i64, i64)>,
     pub latency_monitor_threshold: i64,
@@ -266,6 +269,19 @@ fn apply_loglevel(s: &mut Server) -> Result<(), String> {
     Ok(())
 }
 
+/// CONFIG SET appendonly: start (with a rewrite) or stop the AOF.
+fn apply_appendonly(s: &mut Server) -> Result<(), String> {
+    use crate::aof::AofStatus;
+    if s.config.appendonly && s.aof.state == AofStatus::Off {
+        s.start_append_only().map_err(|_| "Unable to turn on AOF. Check server logs.".to_string())
+    } else if !s.config.appendonly && s.aof.state != AofStatus::Off {
+        s.stop_append_only();
+        Ok(())
+    } else {
+        Ok(())
+    }
+}
+
 fn apply_hz(s: &mut Server) -> Result<(), String> {
     s.hz = s.config.hz.clamp(1, 500);
     Ok(())
@@ -354,9 +370,12 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     str_cfg!("dbfilename", None, dbfilename, "dump.rdb", NOT_IMPLEMENTED, None),
     int_cfg!("maxmemory", None, maxmemory, 0, 0, LONG_MAX, MEMORY | NOT_IMPLEMENTED, None),
     enum_cfg!("maxmemory-policy", None, maxmemory_policy, MAXMEMORY_POLICIES, 7, NOT_IMPLEMENTED, None),
-    bool_cfg!("appendonly", None, appendonly, false, NOT_IMPLEMENTED, None),
-    str_cfg!("appendfilename", None, appendfilename, "appendonly.aof", IMMUTABLE | NOT_IMPLEMENTED, None),
-    enum_cfg!("appendfsync", None, appendfsync, APPENDFSYNC, AOF_FSYNC_EVERYSEC, NOT_IMPLEMENTED, None),
+    bool_cfg!("appendonly", None, appendonly, false, 0, Some(apply_appendonly)),
+    str_cfg!("appendfilename", None, appendfilename, "appendonly.aof", IMMUTABLE, None),
+    enum_cfg!("appendfsync", None, appendfsync, APPENDFSYNC, AOF_FSYNC_EVERYSEC, 0, None),
+    bool_cfg!("no-appendfsync-on-rewrite", None, no_appendfsync_on_rewrite, false, 0, None),
+    bool_cfg!("aof-load-truncated", None, aof_load_truncated, true, 0, None),
+    int_cfg!("key-load-delay", None, key_load_delay, 0, i32::MIN as i64, INT_MAX, 0, None),
 ];
 
 /// The name of an enum value.

@@ -12,6 +12,8 @@
 
 pub mod ae;
 pub mod anet;
+pub mod aof;
+pub mod bio;
 pub mod client;
 pub mod commands;
 pub mod config;

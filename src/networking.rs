@@ -378,6 +378,14 @@ impl Server {
                         self.free_client(c);
                         continue;
                     }
+                    // With appendfsync always, replies from this iteration
+                    // must not leave before the next flush+fsync: the
+                    // writable handler runs before the readable one (AE_BARRIER).
+                    if self.aof.state == crate::aof::AofStatus::On
+                        && self.config.appendfsync == crate::config::AOF_FSYNC_ALWAYS
+                    {
+                        self.el.set_barrier(fd, true);
+                    }
                 }
             } else if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 {
                 self.free_client(c);

@@ -156,6 +156,7 @@ pub struct Server {
     pub commands: CommandTable,
     pub cmdstats: Vec<CommandStats>,
     pub dbs: Vec<Db>,
+    pub aof: crate::aof::Aof,
     pub dirty: u64,
     pub stats: Stats,
     pub slowlog: VecDeque<SlowlogEntry>,
@@ -226,6 +227,7 @@ impl Server {
             cmdstats: vec![CommandStats::default(); ncmds],
             commands,
             dbs,
+            aof: crate::aof::Aof::default(),
             dirty: 0,
             stats: Stats::default(),
             slowlog: VecDeque::new(),
@@ -443,6 +445,10 @@ impl Server {
 
     /// Runs before every poll (`beforeSleep`).
     pub fn before_sleep(&mut self) {
+        // The AOF is written before any reply leaves (see aof.rs).
+        if self.aof.state == crate::aof::AofStatus::On {
+            self.flush_append_only_file(false);
+        }
         self.handle_clients_with_pending_writes();
         self.free_clients_in_async_free_queue();
     }
@@ -483,6 +489,15 @@ impl Server {
             self.shutdown_asap = false;
         }
 
+        // A flush postponed while an everysec fsync ran, or one that failed.
+        if self.aof.state == crate::aof::AofStatus::On {
+            if self.aof.flush_postponed_start != 0 {
+                self.flush_append_only_file(false);
+            }
+            if self.run_with_period(1000) && !self.aof.last_write_ok {
+                self.flush_append_only_file(false);
+            }
+        }
         self.clients_cron();
         self.check_client_pause_timeout();
         self.cronloops += 1;
@@ -627,6 +642,12 @@ impl Server {
             self.reject_command(c, "-NOAUTH Authentication required.");
             return true;
         }
+        if flags & CMD_WRITE != 0 || self.commands.cmds[idx].name == "ping" {
+            if let Some(msg) = self.aof_write_error_message() {
+                self.reject_command(c, &msg);
+                return true;
+            }
+        }
         if self.loading && flags & CMD_LOADING == 0 {
             self.reject_command(c, "-LOADING Redis is loading the dataset in memory");
             return true;
@@ -709,15 +730,44 @@ impl Server {
         if failed {
             st.failed_calls += 1;
         }
-        if dirty > 0 && flags & CMD_WRITE != 0 {
-            self.propagate(c.db, &c.argv);
+        // Whatever changed the dataset is propagated, in the form the
+        // command chose (`c.rewritten`) or as it was sent.
+        if dirty > 0 {
+            match c.rewritten.take() {
+                Some(argv) => self.propagate(c.db, &argv),
+                None => self.propagate(c.db, &c.argv),
+            }
         }
+        c.rewritten = None;
         self.stats.numcommands += 1;
     }
 
-    /// Where write commands reach the AOF (and later replicas). The AOF
-    /// issue fills this in: feed `aof_buf` and the rewrite buffer.
-    pub fn propagate(&mut self, _dbid: usize, _argv: &crate::proto::Argv) {}
+    /// Where changes reach the AOF (and later replicas): `propagate`.
+    pub fn propagate(&mut self, dbid: usize, argv: &crate::proto::Argv) {
+        if self.aof.state != crate::aof::AofStatus::Off {
+            self.feed_append_only_file(dbid, argv);
+        }
+    }
+
+    /// Serves clients during a long blocking job such as loading
+    /// (`processEventsWhileBlocked`): a few non-blocking loop iterations.
+    pub fn process_events_while_blocked(&mut self) {
+        for _ in 0..4 {
+            self.update_cached_time();
+            if self.el.process_events_now().is_err() {
+                return;
+            }
+            let fired: Vec<ae::Fired> = self.el.fired.clone();
+            if fired.is_empty() {
+                break;
+            }
+            for f in fired {
+                self.dispatch_file_event(f.fd, f.mask);
+            }
+            self.handle_clients_with_pending_writes();
+            self.free_clients_in_async_free_queue();
+        }
+    }
 
     /// Sends the command about to run to every MONITOR client
     /// (`replicationFeedMonitors`).
@@ -807,6 +857,10 @@ impl Server {
     pub fn prepare_for_shutdown(&mut self, flags: ShutdownFlags) -> Result<(), ()> {
         let _ = flags;
         log::warn!("User requested shutdown...");
+        if self.aof.state != crate::aof::AofStatus::Off {
+            log::info!("Calling fsync() on the AOF file.");
+            self.flush_and_fsync_aof();
+        }
         if self.config.daemonize || !self.config.pidfile.is_empty() {
             let pidfile = self.pidfile_path();
             log::info!("Removing the pid file.");
@@ -1119,6 +1173,13 @@ pub fn main(args: Vec<String>) -> i32 {
         std::process::id()
     );
     log::warn!("Server initialized");
+    if let Err(e) = server.open_append_only_file() {
+        log::warn!("{}", e);
+        return 1;
+    }
+    if !server.load_data_from_disk() {
+        return 1;
+    }
     if server.tcp_listeners.is_empty() && server.unix_listener < 0 {
         log::warn!("Configured to not listen anywhere, exiting.");
         return 1;

@@ -78,8 +78,12 @@ impl Server {
 }
 
 const DEBUG_HELP: &[&str] = &[
+    "AOF-FLUSH-SLEEP <microsec>",
+    "    Server will sleep before flushing the AOF, this is used for testing.",
     "DIGEST",
     "    Output a hex signature representing the current DB content.",
+    "LOADAOF",
+    "    Flush the AOF buffers on disk and reload the AOF in memory.",
     "DIGEST-VALUE <key> [<key> ...]",
     "    Output a hex signature of the values of all the specified keys.",
     "LOG <message>",
@@ -138,6 +142,35 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
         }
         (b"panic", 2) => panic!("DEBUG PANIC called at Unix time {}", s.unixtime),
         (b"quicklist-packed-threshold", 3) => c.add_reply_ok(),
+        (b"aof-flush-sleep", 3) => match crate::util::string2ll(c.argv.get(2)) {
+            Some(us) if us >= 0 => {
+                s.aof.flush_sleep_us = us as u64;
+                c.add_reply_ok();
+            }
+            _ => c.add_reply_error("value is not an integer or out of range"),
+        },
+        (b"loadaof", 2) => {
+            // Flush what is pending, empty the dataset, replay the AOF.
+            if s.aof.state == crate::aof::AofStatus::On {
+                s.flush_and_fsync_aof();
+            }
+            for d in s.dbs.iter_mut() {
+                d.clear();
+            }
+            let path = s.config.appendfilename.clone();
+            match s.load_append_only_file(&path) {
+                Ok(()) | Err(crate::aof::LoadError::Empty) => {
+                    // The replay changed the dataset, but none of it may be
+                    // propagated again (Redis resets dirty here too).
+                    s.dirty = 0;
+                    log::warn!("Append Only File loaded by DEBUG LOADAOF");
+                    c.add_reply_ok();
+                }
+                Err(crate::aof::LoadError::Fatal) => {
+                    c.add_reply_error("Error loading the AOF. Check the server logs.");
+                }
+            }
+        }
         (b"digest", 2) => {
             let d = s.compute_dataset_digest();
             c.add_reply_status(&hex(&d));

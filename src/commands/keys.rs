@@ -408,6 +408,7 @@ fn expire_generic(s: &mut Server, c: &mut Client, basetime: i64, unit_ms: bool) 
         // Already expired: delete now, propagated as DEL.
         s.db_delete(db, &key);
         s.dirty += 1;
+        c.rewritten = Some(crate::proto::Argv::from_slices(&[&b"DEL"[..], &key]));
         c.add_reply_long_long(1);
         return;
     }

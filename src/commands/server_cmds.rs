@@ -480,6 +480,27 @@ impl Server {
         if want("persistence") {
             begin(&mut out, "Persistence");
             field!(out, "loading:{}", self.loading as i32);
+            if self.loading {
+                let a = &self.aof;
+                let elapsed = (self.unixtime - a.loading_start).max(0);
+                let perc = if a.loading_total_bytes > 0 {
+                    a.loading_loaded_bytes as f64 * 100.0 / a.loading_total_bytes as f64
+                } else {
+                    0.0
+                };
+                let eta = if elapsed > 0 && a.loading_loaded_bytes > 0 {
+                    let speed = a.loading_loaded_bytes as f64 / elapsed as f64;
+                    ((a.loading_total_bytes - a.loading_loaded_bytes) as f64 / speed) as i64
+                } else {
+                    1
+                };
+                field!(out, "loading_start_time:{}", a.loading_start);
+                field!(out, "loading_total_bytes:{}", a.loading_total_bytes);
+                field!(out, "loading_rdb_used_mem:0");
+                field!(out, "loading_loaded_bytes:{}", a.loading_loaded_bytes);
+                field!(out, "loading_loaded_perc:{:.2}", perc);
+                field!(out, "loading_eta_seconds:{}", eta);
+            }
             field!(out, "current_cow_size:0");
             field!(out, "current_cow_size_age:0");
             field!(out, "current_fork_perc:0.00");
@@ -492,16 +513,27 @@ impl Server {
             field!(out, "rdb_last_bgsave_time_sec:-1");
             field!(out, "rdb_current_bgsave_time_sec:-1");
             field!(out, "rdb_last_cow_size:0");
-            field!(out, "aof_enabled:0");
+            field!(out, "aof_enabled:{}", (self.aof.state != crate::aof::AofStatus::Off) as i32);
             field!(out, "aof_rewrite_in_progress:0");
             field!(out, "aof_rewrite_scheduled:0");
             field!(out, "aof_last_rewrite_time_sec:-1");
             field!(out, "aof_current_rewrite_time_sec:-1");
             field!(out, "aof_last_bgrewrite_status:ok");
-            field!(out, "aof_last_write_status:ok");
+            field!(out, "aof_last_write_status:{}", if self.aof.last_write_ok { "ok" } else { "err" });
             field!(out, "aof_last_cow_size:0");
             field!(out, "module_fork_in_progress:0");
             field!(out, "module_fork_last_cow_size:0");
+            if self.aof.state != crate::aof::AofStatus::Off {
+                let a = &self.aof;
+                let pending_fsync = a.bio.as_ref().map(|b| b.pending(crate::bio::JobType::AofFsync)).unwrap_or(0);
+                field!(out, "aof_current_size:{}", a.current_size);
+                field!(out, "aof_base_size:{}", a.base_size);
+                field!(out, "aof_pending_rewrite:0");
+                field!(out, "aof_buffer_length:{}", a.buf.len());
+                field!(out, "aof_rewrite_buffer_length:0");
+                field!(out, "aof_pending_bio_fsync:{}", pending_fsync);
+                field!(out, "aof_delayed_fsync:{}", a.delayed_fsync);
+            }
         }
         if want("stats") {
             begin(&mut out, "Stats");

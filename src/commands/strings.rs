@@ -7,6 +7,7 @@
 use super::{arg_is, reply_syntax_error, CommandDef};
 use crate::client::Client;
 use crate::object::{RStr, Value};
+use crate::proto::Argv;
 use crate::server::Server;
 use crate::util::string2ll;
 
@@ -168,6 +169,24 @@ pub fn set_command(s: &mut Server, c: &mut Client) {
     };
     let db = c.db;
     let key = c.argv.get(1).to_vec();
+    // Propagated as `SET k v PX <ms>` (relative forms) or `SET k v PXAT
+    // <ms>` (absolute forms), as Redis 6.2 does; without an expire, GET is
+    // dropped from the propagated form.
+    let rewritten = match (exp, when) {
+        (ExpireOpt::Ex | ExpireOpt::Px, Some(w)) => {
+            let ms = itoa::Buffer::new().format(w - s.mstime).to_string();
+            Some(Argv::from_slices(&[&b"SET"[..], &key, c.argv.get(2), b"PX", ms.as_bytes()]))
+        }
+        (ExpireOpt::ExAt | ExpireOpt::PxAt, Some(w)) => {
+            let ms = itoa::Buffer::new().format(w).to_string();
+            Some(Argv::from_slices(&[&b"SET"[..], &key, c.argv.get(2), b"PXAT", ms.as_bytes()]))
+        }
+        _ if get => {
+            let kept: Vec<&[u8]> = c.argv.iter().enumerate().filter(|(i, a)| *i < 3 || !arg_is(a, "get")).map(|(_, a)| a).collect();
+            Some(Argv::from_slices(&kept))
+        }
+        _ => None,
+    };
     let old: Option<Option<Vec<u8>>> = if get {
         match get_string(s, db, &key) {
             Ok(v) => Some(v.map(|v| v.to_vec())),
@@ -197,6 +216,7 @@ pub fn set_command(s: &mut Server, c: &mut Client) {
     if let Some(w) = when {
         s.dbs[db].set_expire(&key, w);
     }
+    c.rewritten = rewritten;
     match old {
         Some(Some(v)) => c.add_reply_bulk(&v),
         Some(None) => c.add_reply_null(),
@@ -464,6 +484,8 @@ pub fn incrbyfloat_command(s: &mut Server, c: &mut Client) {
     // Stored as embstr/raw, never int-encoded, as createStringObjectFromLongDouble.
     s.set_key(db, c.argv.get(1), Value::Str(RStr::from_bytes_no_int(&new)), true);
     s.dirty += 1;
+    // Replayed as the value it produced, so float rounding cannot drift.
+    c.rewritten = Some(Argv::from_slices(&[&b"SET"[..], c.argv.get(1), &new, b"KEEPTTL"]));
 }
 
 /// MGET key [key ...]
@@ -551,6 +573,7 @@ pub fn getdel_command(s: &mut Server, c: &mut Client) {
         Ok(true) => {
             s.db_delete(c.db, c.argv.get(1));
             s.dirty += 1;
+            c.rewritten = Some(Argv::from_slices(&[&b"DEL"[..], c.argv.get(1)]));
         }
         _ => {}
     }
@@ -600,18 +623,24 @@ pub fn getex_command(s: &mut Server, c: &mut Client) {
         _ => return,
     }
     let key = c.argv.get(1);
+    // GETEX is never propagated as such: it becomes PEXPIREAT, PERSIST
+    // or DEL, so that replaying it does not depend on the time.
     if let Some(w) = when {
         if w <= s.mstime {
             // An expire in the past deletes the key, as Redis does.
             s.db_delete(db, key);
+            c.rewritten = Some(Argv::from_slices(&[&b"DEL"[..], key]));
         } else {
             s.dbs[db].set_expire(key, w);
             s.signal_modified_key(db, key);
+            let ms = itoa::Buffer::new().format(w).to_string();
+            c.rewritten = Some(Argv::from_slices(&[&b"PEXPIREAT"[..], key, ms.as_bytes()]));
         }
         s.dirty += 1;
     } else if exp == ExpireOpt::Persist && s.dbs[db].remove_expire(key) {
         s.signal_modified_key(db, key);
         s.dirty += 1;
+        c.rewritten = Some(Argv::from_slices(&[&b"PERSIST"[..], key]));
     }
 }
 
