@@ -14,6 +14,7 @@ pub mod ae;
 pub mod anet;
 pub mod aof;
 pub mod bio;
+pub mod check_aof;
 pub mod client;
 pub mod commands;
 pub mod config;
@@ -35,7 +36,10 @@ pub fn run(args: Vec<String>) -> i32 {
         .first()
         .map(|a| std::path::Path::new(a).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
         .unwrap_or_default();
-    if prog.contains("check-aof") || prog.contains("check-rdb") {
+    if prog.contains("check-aof") {
+        return check_aof::main(args);
+    }
+    if prog.contains("check-rdb") {
         eprintln!("{}: not implemented yet in this build of oxredis", prog);
         return 1;
     }
