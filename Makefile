@@ -1,0 +1,35 @@
+# oxredis build, run and test targets. See README.md.
+CARGO ?= cargo
+PREFIX ?= /usr/local
+BIN := target/release/oxredis-server
+
+.PHONY: all run test tcl-test clean install
+
+# Release build.
+all:
+	$(CARGO) build --release
+
+# Build and run with the shipped redis.conf, data in ./data.
+run: all
+	mkdir -p data
+	@if [ -f redis.conf ]; then $(BIN) ./redis.conf --dir ./data; else $(BIN) --dir ./data; fi
+
+# Everything that fits CI: Rust unit and integration tests, then the Tcl suite.
+test: all
+	$(CARGO) test --release
+	@command -v redis-server >/dev/null || echo "NOTE: redis-server not installed: differential tests were skipped"
+	@if [ -f tcl-compat/test_helper.tcl ]; then $(MAKE) tcl-test; else echo "NOTE: tcl-compat suite not present: skipped"; fi
+
+tcl-test: all
+	@command -v tclsh >/dev/null || { echo "NOTE: tclsh not installed: Tcl suite skipped"; exit 0; }; \
+	cd tcl-compat && tclsh test_helper.tcl --clients 2 --server ../$(BIN)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/oxredis-server
+	for n in oxredis-check-aof oxredis-check-rdb redis-server redis-check-aof redis-check-rdb; do \
+		ln -sf oxredis-server $(DESTDIR)$(PREFIX)/bin/$$n; done
+
+clean:
+	$(CARGO) clean
+	rm -rf tcl-compat/tmp
