@@ -3,7 +3,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 BIN := target/release/oxredis-server
 
-.PHONY: all run test tcl-test clean install
+.PHONY: all run test tcl-test bench fuzz clean install
 
 # Release build.
 all:
@@ -23,6 +23,22 @@ test: all
 tcl-test: all
 	@command -v tclsh >/dev/null || { echo "NOTE: tclsh not installed: Tcl suite skipped"; exit 0; }; \
 	cd tcl-compat && tclsh test_helper.tcl --clients 2 --server ../$(BIN)
+
+# redis-benchmark against oxredis and redis-server, same run, with ratios.
+# Knobs: BENCH_ROUNDS, BENCH_N, BENCH_NP, BENCH_TESTS, BENCH_PTESTS, BENCH_EXTRA.
+bench: all
+	bench/run.sh
+
+# Fuzz the RESP parser: cargo-fuzz on a nightly toolchain when present,
+# otherwise the stable random-input driver (FUZZ_SECONDS, default 60).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@if cargo +nightly fuzz --version >/dev/null 2>&1; then \
+		cd fuzz && cargo +nightly fuzz run proto -- -max_total_time=$(FUZZ_SECONDS); \
+	else \
+		echo "NOTE: cargo-fuzz/nightly not available: running the stable driver"; \
+		$(CARGO) run --release --manifest-path fuzz/Cargo.toml --bin proto_stable -- $(FUZZ_SECONDS); \
+	fi
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

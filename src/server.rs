@@ -992,12 +992,14 @@ fn create_pid_file(path: &str) {
     }
 }
 
+/// `--version`: redis-server's line, so that tools parsing `v=` see the
+/// Redis version we are compatible with; `build=` names oxredis's own.
 fn version_line() -> String {
     format!(
-        "oxredis server v={} (Redis {} compatible) bits={} build=rust",
-        OXREDIS_VERSION,
+        "Redis server v={} sha=00000000:0 malloc=libc bits={} build=oxredis-{}",
         REDIS_VERSION,
-        std::mem::size_of::<usize>() * 8
+        std::mem::size_of::<usize>() * 8,
+        OXREDIS_VERSION
     )
 }
 

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# `make bench`: redis-benchmark against oxredis and, when installed, against
+# the reference redis-server with the same configuration, in the same run,
+# alternating server order each round. For every test it prints the median
+# requests/s of each server and the server's own CPU time per request
+# (utime+stime from /proc/PID/stat across the run, divided by the requests),
+# with the oxredis/redis ratios.
+#
+# Environment knobs:
+#   BENCH_ROUNDS  rounds per test (default 5; medians are taken)
+#   BENCH_N       requests per plain run (default 200000)
+#   BENCH_NP      requests per pipelined run (default 2000000)
+#   BENCH_TESTS   plain-mode tests (default "ping_inline ping_mbulk set get incr")
+#   BENCH_PTESTS  pipelined-mode tests (default "ping_mbulk set get")
+#   BENCH_EXTRA   extra server arguments for both servers (e.g. "--appendonly yes")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OX=${OX:-target/release/oxredis-server}
+ROUNDS=${BENCH_ROUNDS:-5}
+N=${BENCH_N:-200000}
+NP=${BENCH_NP:-2000000}
+TESTS=${BENCH_TESTS:-"ping_inline ping_mbulk set get incr"}
+PTESTS=${BENCH_PTESTS:-"ping_mbulk set get"}
+EXTRA=${BENCH_EXTRA:-}
+TCK=$(getconf CLK_TCK)
+
+command -v redis-benchmark >/dev/null || { echo "bench: redis-benchmark not installed (apt-get install redis-tools)"; exit 1; }
+REF=$(command -v redis-server || true)
+[ -n "$REF" ] || echo "NOTE: redis-server not installed: oxredis only, no ratios"
+
+TMP=$(mktemp -d /tmp/oxredis-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start NAME BINARY: starts a server, sets PORT_<NAME> and PID_<NAME>.
+start() {
+    local name=$1 bin=$2 port dir
+    port=$(free_port)
+    dir="$TMP/$name"
+    mkdir -p "$dir"
+    # shellcheck disable=SC2086
+    "$bin" --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
+        --logfile "$dir/log" $EXTRA &
+    local pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 100); do
+        grep -q "Ready to accept connections" "$dir/log" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -q "Ready to accept connections" "$dir/log" || { echo "bench: $name did not start:"; cat "$dir/log"; exit 1; }
+    printf -v "PORT_$name" '%s' "$port"
+    printf -v "PID_$name" '%s' "$pid"
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run NAME TEST REQUESTS ARGS...: prints "rps us_per_req".
+run() {
+    local name=$1 test=$2 n=$3; shift 3
+    local port pid before after out rps
+    port=$(eval echo "\$PORT_$name")
+    pid=$(eval echo "\$PID_$name")
+    redis-cli -p "$port" flushall >/dev/null
+    before=$(cpu_ticks "$pid")
+    out=$(redis-benchmark -p "$port" -t "$test" -n "$n" -r 100000 --csv "$@" 2>/dev/null | tail -n 1)
+    after=$(cpu_ticks "$pid")
+    rps=$(echo "$out" | awk -F'"' '{print $4}')
+    awk -v r="$rps" -v d=$((after - before)) -v t="$TCK" -v n="$n" 'BEGIN { printf "%s %.3f\n", r, d * 1e6 / t / n }'
+}
+
+median() { sort -g | awk '{a[NR]=$1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2 }'; }
+
+start ox "$OX"
+[ -n "$REF" ] && start ref "$REF"
+
+echo "oxredis ($("$OX" --version | grep -o "v=[^ ]*\|build=[^ ]*" | tr "\n" " ")) vs redis-server ${REF:+$("$REF" --version | grep -o "v=[^ ]*")}  rounds=$ROUNDS  $(nproc) cores"
+echo "(rps = requests/s, median; us/req = server CPU time per request, median; ratios oxredis/redis: rps higher is better, us/req lower is better)"
+
+bench_mode() {
+    local label=$1 n=$2 tests=$3; shift 3
+    echo
+    echo "== $label =="
+    printf '%-12s %12s %12s %7s %9s %9s %7s\n' test ox_rps redis_rps ratio ox_us/req rd_us/req ratio
+    for t in $tests; do
+        local ox_r=() ox_c=() rd_r=() rd_c=()
+        for i in $(seq "$ROUNDS"); do
+            local order="ox ref"
+            (( i % 2 == 0 )) && order="ref ox"
+            for who in $order; do
+                [ "$who" = ref ] && [ -z "$REF" ] && continue
+                read -r r c < <(run "$who" "$t" "$n" "$@")
+                if [ "$who" = ox ]; then ox_r+=("$r"); ox_c+=("$c"); else rd_r+=("$r"); rd_c+=("$c"); fi
+            done
+        done
+        local orps ocpu rrps rcpu
+        orps=$(printf '%s\n' "${ox_r[@]}" | median)
+        ocpu=$(printf '%s\n' "${ox_c[@]}" | median)
+        if [ -n "$REF" ]; then
+            rrps=$(printf '%s\n' "${rd_r[@]}" | median)
+            rcpu=$(printf '%s\n' "${rd_c[@]}" | median)
+            awk -v t="$t" -v a="$orps" -v b="$rrps" -v c="$ocpu" -v d="$rcpu" 'BEGIN {
+                printf "%-12s %12.0f %12.0f %6.2fx %9.3f %9.3f %6.2fx\n", t, a, b, (b > 0 ? a / b : 0), c, d, (d > 0 ? c / d : 0) }'
+        else
+            awk -v t="$t" -v a="$orps" -v c="$ocpu" 'BEGIN { printf "%-12s %12.0f %12s %7s %9.3f %9s %7s\n", t, a, "-", "-", c, "-", "-" }'
+        fi
+    done
+}
+
+bench_mode "-c 50 -n $N" "$N" "$TESTS" -c 50
+bench_mode "-c 50 -P 16 -n $NP" "$NP" "$PTESTS" -c 50 -P 16
