@@ -27,6 +27,81 @@ pub enum RStr {
     Raw(Vec<u8>),
 }
 
+/// What the keyspace stores under a key: the value and its access clock
+/// (`robj.lru`). Under an LRU policy (or none) `lru` is the LRU clock of
+/// the last access; under an LFU policy it holds the last decrement time
+/// in minutes (16 bits) and a logarithmic access counter (8 bits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Obj {
+    pub val: Value,
+    pub lru: u32,
+}
+
+/// Bits of the LRU clock (`LRU_BITS`) and its resolution in ms.
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+pub const LRU_CLOCK_RESOLUTION: i64 = 1000;
+/// Counter of a new object under LFU, so it is not evicted at once.
+pub const LFU_INIT_VAL: u32 = 5;
+
+/// The LRU clock at `mstime` (`getLRUClock`).
+pub fn lru_clock(mstime: i64) -> u32 {
+    ((mstime / LRU_CLOCK_RESOLUTION) as u64 & LRU_CLOCK_MAX as u64) as u32
+}
+
+/// Milliseconds since the object was last accessed, given the current
+/// LRU clock, handling one wrap of the clock (`estimateObjectIdleTime`).
+pub fn estimate_idle_time_ms(lru: u32, clock: u32) -> u64 {
+    let ticks = if clock >= lru { clock - lru } else { (LRU_CLOCK_MAX - lru) + clock };
+    ticks as u64 * LRU_CLOCK_RESOLUTION as u64
+}
+
+/// Minutes of unix time, reduced to 16 bits (`LFUGetTimeInMinutes`).
+pub fn lfu_time_in_minutes(unixtime: i64) -> u32 {
+    ((unixtime / 60) as u64 & 0xffff) as u32
+}
+
+/// The initial `lru` field of a new object under LFU.
+pub fn lfu_init(unixtime: i64) -> u32 {
+    (lfu_time_in_minutes(unixtime) << 8) | LFU_INIT_VAL
+}
+
+/// The access counter after decaying it by one for every `decay_time`
+/// minutes since its last decrement (`LFUDecrAndReturn`).
+pub fn lfu_decr_and_return(lru: u32, unixtime: i64, decay_time: i64) -> u32 {
+    let ldt = lru >> 8;
+    let counter = lru & 255;
+    let now = lfu_time_in_minutes(unixtime);
+    let elapsed = if now >= ldt { now - ldt } else { 65535 - ldt + now };
+    let periods = if decay_time > 0 { elapsed as i64 / decay_time } else { 0 };
+    if periods > 0 {
+        counter.saturating_sub(periods.min(255) as u32)
+    } else {
+        counter
+    }
+}
+
+/// Logarithmic increment of an LFU counter: the higher it is, the less
+/// likely an access bumps it (`LFULogIncr`). `r` is uniform in [0, 1).
+pub fn lfu_log_incr(counter: u32, log_factor: i64, r: f64) -> u32 {
+    if counter >= 255 {
+        return 255;
+    }
+    let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+    let p = 1.0 / (base * log_factor as f64 + 1.0);
+    if r < p {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
+/// The `lru` field after an access under LFU (`updateLFU`).
+pub fn lfu_touch(lru: u32, unixtime: i64, log_factor: i64, decay_time: i64, r: f64) -> u32 {
+    let counter = lfu_decr_and_return(lru, unixtime, decay_time);
+    let counter = lfu_log_incr(counter, log_factor, r);
+    (lfu_time_in_minutes(unixtime) << 8) | counter
+}
+
 /// A value stored under a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
@@ -186,6 +261,33 @@ mod tests {
         assert_eq!(s.encoding(), "raw");
         assert_eq!(s.to_vec(), b"abcd");
         assert_eq!(RStr::Int(-42).len(), 3);
+    }
+
+    #[test]
+    fn lru_idle_time_handles_clock_wrap() {
+        assert_eq!(estimate_idle_time_ms(100, 103), 3000);
+        assert_eq!(estimate_idle_time_ms(LRU_CLOCK_MAX - 1, 2), 3000);
+        assert_eq!(lru_clock(5_000), 5);
+    }
+
+    #[test]
+    fn lfu_counter_decays_and_grows_logarithmically() {
+        let t = 600 * 60; // minute 600
+        let fresh = lfu_init(t);
+        assert_eq!(fresh & 255, LFU_INIT_VAL);
+        // Three minutes later with decay time 1, the counter lost 3.
+        assert_eq!(lfu_decr_and_return(fresh, t + 180, 1), LFU_INIT_VAL - 3);
+        // decay time 0 never decays.
+        assert_eq!(lfu_decr_and_return(fresh, t + 180, 0), LFU_INIT_VAL);
+        // At the initial value an access always increments (p = 1).
+        assert_eq!(lfu_log_incr(LFU_INIT_VAL, 10, 0.999), LFU_INIT_VAL + 1);
+        // Far above it, an access rarely does.
+        assert_eq!(lfu_log_incr(100, 10, 0.5), 100);
+        assert_eq!(lfu_log_incr(100, 10, 0.0), 101);
+        assert_eq!(lfu_log_incr(255, 10, 0.0), 255);
+        let touched = lfu_touch(fresh, t + 60, 10, 1, 0.0);
+        assert_eq!(touched >> 8, lfu_time_in_minutes(t + 60));
+        assert_eq!(touched & 255, LFU_INIT_VAL);
     }
 
     #[test]

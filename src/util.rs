@@ -366,3 +366,29 @@ mod tests {
         assert_eq!(bytes_to_human(1536 * 1024), "1.50M");
     }
 }
+
+thread_local! {
+    static RNG: std::cell::Cell<u64> = std::cell::Cell::new(0);
+}
+
+/// A fast process-local pseudo random number (xorshift64*), seeded from
+/// the clock and pid on first use: for sampling and probabilistic
+/// counters (Redis uses `rand()` for these), never for secrets.
+pub fn random_u64() -> u64 {
+    RNG.with(|r| {
+        let mut x = r.get();
+        if x == 0 {
+            x = (ustime() as u64 ^ ((std::process::id() as u64) << 32)) | 1;
+        }
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        r.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    })
+}
+
+/// A random float in [0, 1).
+pub fn random_f64() -> f64 {
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
