@@ -15,7 +15,7 @@
 //!    are accepted and shown by CONFIG GET, and a file that sets one gets a
 //!    single log line saying so.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::server::Server;
 
@@ -46,6 +46,18 @@ pub enum Kind {
         set: fn(&mut Config, &[String]) -> Result<(), String>,
         default: &'static [&'static str],
     },
+    /// An option with no field of its own: validated like its type, kept
+    /// as its canonical text in [`Config::stored`]. Used for options whose
+    /// feature oxredis does not have yet, so accepting them costs one line.
+    Stored(Stored),
+}
+
+/// The type of a [`Kind::Stored`] option, with its default.
+pub enum Stored {
+    Bool(bool),
+    Int { default: i64, min: i64, max: i64 },
+    Enum { names: &'static [(&'static str, i32)], default: i32 },
+    Str(&'static str),
 }
 
 pub struct ConfigDef {
@@ -97,6 +109,22 @@ pub struct Config {
     pub set_proc_title: bool,
     pub proc_title_template: String,
 
+    /// Replication target (`replicaof host port`), none when a master.
+    pub masterhost: Option<(String, i64)>,
+    /// `client-output-buffer-limit`: (hard, soft, soft seconds) for the
+    /// normal, replica and pubsub classes.
+    pub client_obuf_limits: [(i64, i64, i64); 3],
+    /// `notify-keyspace-events` as NOTIFY_* flags.
+    pub notify_keyspace_events: i32,
+    /// `oom-score-adj-values` for master, replica and background child.
+    pub oom_score_adj_values: [i64; 3],
+    /// `user` directives as written (ACL rules, applied once ACL exists).
+    pub acl_users: Vec<String>,
+    /// `loadmodule` directives as written.
+    pub load_modules: Vec<String>,
+    /// Values of the [`Kind::Stored`] options, by option name.
+    pub stored: BTreeMap<&'static str, String>,
+
     /// `rename-command` directives: (old name, new name or empty).
     pub renamed_commands: Vec<(String, String)>,
     /// Options set in the config file whose feature is not built yet.
@@ -117,12 +145,112 @@ pub const MAXMEMORY_POLICIES: &[(&str, i32)] = &[
 pub const APPENDFSYNC: &[(&str, i32)] = &[("no", 0), ("always", 1), ("everysec", 2)];
 pub const SUPERVISED: &[(&str, i32)] = &[("upstart", 1), ("systemd", 2), ("auto", 3), ("no", 0)];
 
+pub const SYSLOG_FACILITIES: &[(&str, i32)] = &[
+    ("user", 8),
+    ("local0", 128),
+    ("local1", 136),
+    ("local2", 144),
+    ("local3", 152),
+    ("local4", 160),
+    ("local5", 168),
+    ("local6", 176),
+    ("local7", 184),
+];
+pub const REPL_DISKLESS_LOAD: &[(&str, i32)] = &[("disabled", 0), ("on-empty-db", 1), ("swapdb", 2)];
+/// `yes` and `relative` are the same mode; CONFIG GET shows the first.
+pub const OOM_SCORE_ADJ: &[(&str, i32)] = &[("no", 0), ("yes", 1), ("relative", 1), ("absolute", 2)];
+pub const ACL_PUBSUB_DEFAULT: &[(&str, i32)] = &[("allchannels", 1), ("resetchannels", 0)];
+pub const SANITIZE_DUMP_PAYLOAD: &[(&str, i32)] = &[("no", 0), ("yes", 1), ("clients", 2)];
+pub const TLS_AUTH_CLIENTS: &[(&str, i32)] = &[("no", 0), ("yes", 1), ("optional", 2)];
+
+/// Keyspace notification classes (`notify-keyspace-events`).
+pub const NOTIFY_KEYSPACE: i32 = 1 << 0; // K
+pub const NOTIFY_KEYEVENT: i32 = 1 << 1; // E
+pub const NOTIFY_GENERIC: i32 = 1 << 2; // g
+pub const NOTIFY_STRING: i32 = 1 << 3; // $
+pub const NOTIFY_LIST: i32 = 1 << 4; // l
+pub const NOTIFY_SET: i32 = 1 << 5; // s
+pub const NOTIFY_HASH: i32 = 1 << 6; // h
+pub const NOTIFY_ZSET: i32 = 1 << 7; // z
+pub const NOTIFY_EXPIRED: i32 = 1 << 8; // x
+pub const NOTIFY_EVICTED: i32 = 1 << 9; // e
+pub const NOTIFY_STREAM: i32 = 1 << 10; // t
+pub const NOTIFY_KEY_MISS: i32 = 1 << 11; // m
+pub const NOTIFY_MODULE: i32 = 1 << 13; // d
+/// `A`: every class except key-miss.
+pub const NOTIFY_ALL: i32 = NOTIFY_GENERIC
+    | NOTIFY_STRING
+    | NOTIFY_LIST
+    | NOTIFY_SET
+    | NOTIFY_HASH
+    | NOTIFY_ZSET
+    | NOTIFY_EXPIRED
+    | NOTIFY_EVICTED
+    | NOTIFY_STREAM
+    | NOTIFY_MODULE;
+
+/// Class letters in the order CONFIG GET prints them.
+const NOTIFY_CLASS_CHARS: &[(char, i32)] = &[
+    ('g', NOTIFY_GENERIC),
+    ('$', NOTIFY_STRING),
+    ('l', NOTIFY_LIST),
+    ('s', NOTIFY_SET),
+    ('h', NOTIFY_HASH),
+    ('z', NOTIFY_ZSET),
+    ('x', NOTIFY_EXPIRED),
+    ('e', NOTIFY_EVICTED),
+    ('t', NOTIFY_STREAM),
+    ('d', NOTIFY_MODULE),
+];
+
+/// Parses `notify-keyspace-events` flags (`keyspaceEventsStringToFlags`).
+pub fn keyspace_events_from_str(s: &str) -> Option<i32> {
+    let mut flags = 0;
+    for ch in s.chars() {
+        flags |= match ch {
+            'A' => NOTIFY_ALL,
+            'K' => NOTIFY_KEYSPACE,
+            'E' => NOTIFY_KEYEVENT,
+            'm' => NOTIFY_KEY_MISS,
+            _ => NOTIFY_CLASS_CHARS.iter().find(|(c, _)| *c == ch).map(|(_, f)| *f)?,
+        };
+    }
+    Some(flags)
+}
+
+/// The flags as text, `A` standing for every class.
+pub fn keyspace_events_to_string(flags: i32) -> String {
+    let mut s = String::new();
+    if flags & NOTIFY_ALL == NOTIFY_ALL {
+        s.push('A');
+    } else {
+        s.extend(NOTIFY_CLASS_CHARS.iter().filter(|(_, f)| flags & f != 0).map(|(c, _)| *c));
+    }
+    if flags & NOTIFY_KEYSPACE != 0 {
+        s.push('K');
+    }
+    if flags & NOTIFY_KEYEVENT != 0 {
+        s.push('E');
+    }
+    if flags & NOTIFY_KEY_MISS != 0 {
+        s.push('m');
+    }
+    s
+}
+
+/// Output buffer classes, in `client_obuf_limits` order.
+pub const CLIENT_CLASS_NORMAL: usize = 0;
+pub const CLIENT_CLASS_REPLICA: usize = 1;
+pub const CLIENT_CLASS_PUBSUB: usize = 2;
+
 pub const AOF_FSYNC_NO: i32 = 0;
 pub const AOF_FSYNC_ALWAYS: i32 = 1;
 pub const AOF_FSYNC_EVERYSEC: i32 = 2;
 
 const INT_MAX: i64 = i32::MAX as i64;
+const INT_MIN: i64 = i32::MIN as i64;
 const LONG_MAX: i64 = i64::MAX;
+const MB: i64 = 1024 * 1024;
 
 macro_rules! bool_cfg {
     ($name:expr, $alias:expr, $field:ident, $default:expr, $flags:expr, $apply:expr) => {
@@ -174,6 +302,48 @@ macro_rules! str_cfg {
             flags: $flags,
             apply: $apply,
             kind: Kind::Str { get: |c| c.$field.clone(), set: |c, v| c.$field = v, default: $default },
+        }
+    };
+}
+
+macro_rules! stored {
+    ($name:expr, $alias:expr, $flags:expr, $ty:expr) => {
+        ConfigDef { name: $name, alias: $alias, flags: NOT_IMPLEMENTED | $flags, apply: None, kind: Kind::Stored($ty) }
+    };
+}
+
+macro_rules! stored_bool {
+    ($name:expr, $alias:expr, $default:expr, $flags:expr) => {
+        stored!($name, $alias, $flags, Stored::Bool($default))
+    };
+}
+
+macro_rules! stored_int {
+    ($name:expr, $alias:expr, $default:expr, $min:expr, $max:expr, $flags:expr) => {
+        stored!($name, $alias, $flags, Stored::Int { default: $default, min: $min, max: $max })
+    };
+}
+
+macro_rules! stored_enum {
+    ($name:expr, $alias:expr, $names:expr, $default:expr, $flags:expr) => {
+        stored!($name, $alias, $flags, Stored::Enum { names: $names, default: $default })
+    };
+}
+
+macro_rules! stored_str {
+    ($name:expr, $alias:expr, $default:expr, $flags:expr) => {
+        stored!($name, $alias, $flags, Stored::Str($default))
+    };
+}
+
+macro_rules! special {
+    ($name:expr, $alias:expr, $flags:expr, $get:expr, $set:expr, $default:expr) => {
+        ConfigDef {
+            name: $name,
+            alias: $alias,
+            flags: $flags,
+            apply: None,
+            kind: Kind::Special { get: $get, set: $set, default: $default },
         }
     };
 }
@@ -261,6 +431,126 @@ fn set_save(c: &mut Config, args: &[String]) -> Result<(), String> {
         }
     }
     c.save_params = v;
+    Ok(())
+}
+
+fn get_client_obuf_limits(c: &Config) -> String {
+    let names = ["normal", "slave", "pubsub"];
+    let parts: Vec<String> = c
+        .client_obuf_limits
+        .iter()
+        .zip(names)
+        .map(|((h, s, t), n)| format!("{} {} {} {}", n, h, s, t))
+        .collect();
+    parts.join(" ")
+}
+
+/// `client-output-buffer-limit <class> <hard> <soft> <soft-seconds> ...`:
+/// only the classes named change.
+fn set_client_obuf_limits(c: &mut Config, args: &[String]) -> Result<(), String> {
+    if args.is_empty() || args.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut limits = c.client_obuf_limits;
+    for a in args.chunks(4) {
+        let class = match a[0].to_ascii_lowercase().as_str() {
+            "normal" => CLIENT_CLASS_NORMAL,
+            "replica" | "slave" => CLIENT_CLASS_REPLICA,
+            "pubsub" => CLIENT_CLASS_PUBSUB,
+            _ => {
+                return Err("Unrecognized client limit class: the user specified an invalid one, or 'master' which has no buffer limits.".into())
+            }
+        };
+        let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.".to_string();
+        let hard = crate::util::memtoll(&a[1]).filter(|v| *v >= 0).ok_or_else(bad)?;
+        let soft = crate::util::memtoll(&a[2]).filter(|v| *v >= 0).ok_or_else(bad)?;
+        let secs = crate::util::str2ll(&a[3]).ok_or_else(bad)?;
+        if secs < 0 {
+            return Err("Negative number of seconds in soft limit is invalid".into());
+        }
+        limits[class] = (hard, soft, secs);
+    }
+    c.client_obuf_limits = limits;
+    Ok(())
+}
+
+fn get_replicaof(c: &Config) -> String {
+    c.masterhost.as_ref().map(|(h, p)| format!("{} {}", h, p)).unwrap_or_default()
+}
+
+/// `replicaof <host> <port>` or `replicaof no one`.
+fn set_replicaof(c: &mut Config, args: &[String]) -> Result<(), String> {
+    if args.len() != 2 {
+        return Err("wrong number of arguments".into());
+    }
+    if args[0].eq_ignore_ascii_case("no") && args[1].eq_ignore_ascii_case("one") {
+        c.masterhost = None;
+        return Ok(());
+    }
+    match crate::util::str2ll(&args[1]) {
+        Some(p) if (0..=65535).contains(&p) => {
+            c.masterhost = Some((args[0].clone(), p));
+            Ok(())
+        }
+        _ => Err("Invalid master port".into()),
+    }
+}
+
+fn get_notify_keyspace_events(c: &Config) -> String {
+    keyspace_events_to_string(c.notify_keyspace_events)
+}
+
+fn set_notify_keyspace_events(c: &mut Config, args: &[String]) -> Result<(), String> {
+    if args.len() != 1 {
+        return Err("wrong number of arguments".into());
+    }
+    c.notify_keyspace_events =
+        keyspace_events_from_str(&args[0]).ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmd'.")?;
+    Ok(())
+}
+
+fn get_oom_score_adj_values(c: &Config) -> String {
+    let v = c.oom_score_adj_values;
+    format!("{} {} {}", v[0], v[1], v[2])
+}
+
+fn set_oom_score_adj_values(c: &mut Config, args: &[String]) -> Result<(), String> {
+    if args.len() != 3 {
+        return Err("wrong number of arguments".into());
+    }
+    let mut v = [0i64; 3];
+    for (slot, a) in v.iter_mut().zip(args) {
+        *slot = match crate::util::str2ll(a) {
+            Some(n) if (-2000..=2000).contains(&n) => n,
+            _ => return Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into()),
+        };
+    }
+    c.oom_score_adj_values = v;
+    Ok(())
+}
+
+fn get_acl_users(c: &Config) -> String {
+    c.acl_users.join("\n")
+}
+
+/// `user <name> [rules...]`: may appear many times; kept for ACL.
+fn set_acl_user(c: &mut Config, args: &[String]) -> Result<(), String> {
+    if args.is_empty() {
+        return Err("wrong number of arguments".into());
+    }
+    c.acl_users.push(args.join(" "));
+    Ok(())
+}
+
+fn get_load_modules(c: &Config) -> String {
+    c.load_modules.join("\n")
+}
+
+fn set_load_module(c: &mut Config, args: &[String]) -> Result<(), String> {
+    if args.is_empty() {
+        return Err("wrong number of arguments".into());
+    }
+    c.load_modules.push(args.join(" "));
     Ok(())
 }
 
@@ -376,6 +666,179 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     bool_cfg!("no-appendfsync-on-rewrite", None, no_appendfsync_on_rewrite, false, 0, None),
     bool_cfg!("aof-load-truncated", None, aof_load_truncated, true, 0, None),
     int_cfg!("key-load-delay", None, key_load_delay, 0, i32::MIN as i64, INT_MAX, 0, None),
+    // Everything below is accepted, validated and stored; the feature
+    // behind it is not built yet (see docs/config-status.md).
+    //
+    // General and networking.
+    stored_bool!("syslog-enabled", None, false, IMMUTABLE),
+    stored_str!("syslog-ident", None, "redis", IMMUTABLE),
+    stored_enum!("syslog-facility", None, SYSLOG_FACILITIES, 128, IMMUTABLE),
+    stored_bool!("crash-log-enabled", None, true, 0),
+    stored_bool!("crash-memcheck-enabled", None, true, 0),
+    stored_bool!("use-exit-on-panic", None, false, 0),
+    stored_str!("ignore-warnings", None, "", 0),
+    stored_bool!("gopher-enabled", None, false, 0),
+    stored_enum!("oom-score-adj", None, OOM_SCORE_ADJ, 0, 0),
+    special!(
+        "oom-score-adj-values",
+        None,
+        NOT_IMPLEMENTED,
+        get_oom_score_adj_values,
+        set_oom_score_adj_values,
+        &["0 200 800"]
+    ),
+    stored_bool!("disable-thp", None, true, IMMUTABLE),
+    stored_bool!("jemalloc-bg-thread", None, true, 0),
+    stored_str!("server_cpulist", None, "", IMMUTABLE),
+    stored_str!("bio_cpulist", None, "", IMMUTABLE),
+    stored_str!("aof_rewrite_cpulist", None, "", IMMUTABLE),
+    stored_str!("bgsave_cpulist", None, "", IMMUTABLE),
+    stored_int!("io-threads", None, 1, 1, 128, IMMUTABLE),
+    stored_bool!("io-threads-do-reads", None, false, IMMUTABLE),
+    // TLS (oxredis has no TLS listener yet).
+    stored_int!("tls-port", None, 0, 0, 65535, 0),
+    stored_str!("tls-cert-file", None, "", 0),
+    stored_str!("tls-key-file", None, "", 0),
+    stored_str!("tls-key-file-pass", None, "", 0),
+    stored_str!("tls-client-cert-file", None, "", 0),
+    stored_str!("tls-client-key-file", None, "", 0),
+    stored_str!("tls-client-key-file-pass", None, "", 0),
+    stored_str!("tls-dh-params-file", None, "", 0),
+    stored_str!("tls-ca-cert-file", None, "", 0),
+    stored_str!("tls-ca-cert-dir", None, "", 0),
+    stored_enum!("tls-auth-clients", None, TLS_AUTH_CLIENTS, 1, 0),
+    stored_bool!("tls-replication", None, false, 0),
+    stored_bool!("tls-cluster", None, false, 0),
+    stored_str!("tls-protocols", None, "", 0),
+    stored_str!("tls-ciphers", None, "", 0),
+    stored_str!("tls-ciphersuites", None, "", 0),
+    stored_bool!("tls-prefer-server-ciphers", None, false, 0),
+    stored_bool!("tls-session-caching", None, true, 0),
+    stored_int!("tls-session-cache-size", None, 20 * 1024, 0, INT_MAX, 0),
+    stored_int!("tls-session-cache-timeout", None, 300, 0, INT_MAX, 0),
+    // Snapshotting.
+    stored_bool!("stop-writes-on-bgsave-error", None, true, 0),
+    stored_bool!("rdbcompression", None, true, 0),
+    stored_bool!("rdbchecksum", None, true, IMMUTABLE),
+    stored_enum!("sanitize-dump-payload", None, SANITIZE_DUMP_PAYLOAD, 0, 0),
+    stored_bool!("rdb-del-sync-files", None, false, 0),
+    stored_int!("rdb-key-save-delay", None, 0, INT_MIN, INT_MAX, 0),
+    stored_bool!("rdb-save-incremental-fsync", None, true, 0),
+    // Replication.
+    special!("replicaof", Some("slaveof"), IMMUTABLE | NOT_IMPLEMENTED, get_replicaof, set_replicaof, &["no one"]),
+    stored_str!("masterauth", None, "", SENSITIVE),
+    stored_str!("masteruser", None, "", 0),
+    stored_bool!("replica-serve-stale-data", Some("slave-serve-stale-data"), true, 0),
+    stored_bool!("replica-read-only", Some("slave-read-only"), true, 0),
+    stored_bool!("repl-diskless-sync", None, false, 0),
+    stored_int!("repl-diskless-sync-delay", None, 5, 0, INT_MAX, 0),
+    stored_enum!("repl-diskless-load", None, REPL_DISKLESS_LOAD, 0, 0),
+    stored_int!("repl-ping-replica-period", Some("repl-ping-slave-period"), 10, 1, INT_MAX, 0),
+    stored_int!("repl-timeout", None, 60, 1, INT_MAX, 0),
+    stored_bool!("repl-disable-tcp-nodelay", None, false, 0),
+    stored_int!("repl-backlog-size", None, MB, 1, LONG_MAX, MEMORY),
+    stored_int!("repl-backlog-ttl", None, 3600, 0, LONG_MAX, 0),
+    stored_int!("replica-priority", Some("slave-priority"), 100, 0, INT_MAX, 0),
+    stored_bool!("replica-announced", None, true, 0),
+    stored_int!("min-replicas-to-write", Some("min-slaves-to-write"), 0, 0, INT_MAX, 0),
+    stored_int!("min-replicas-max-lag", Some("min-slaves-max-lag"), 10, 0, INT_MAX, 0),
+    stored_str!("replica-announce-ip", Some("slave-announce-ip"), "", 0),
+    stored_int!("replica-announce-port", Some("slave-announce-port"), 0, 0, 65535, 0),
+    stored_bool!("replica-ignore-maxmemory", Some("slave-ignore-maxmemory"), true, 0),
+    stored_bool!("replica-lazy-flush", Some("slave-lazy-flush"), false, 0),
+    // Keys tracking and security.
+    stored_int!("tracking-table-max-keys", None, 1_000_000, 0, LONG_MAX, 0),
+    stored_int!("acllog-max-len", None, 128, 0, LONG_MAX, 0),
+    stored_str!("aclfile", None, "", IMMUTABLE),
+    stored_enum!("acl-pubsub-default", None, ACL_PUBSUB_DEFAULT, 1, 0),
+    special!("user", None, IMMUTABLE | HIDDEN | NOT_IMPLEMENTED, get_acl_users, set_acl_user, &[]),
+    special!("loadmodule", None, IMMUTABLE | HIDDEN | NOT_IMPLEMENTED, get_load_modules, set_load_module, &[]),
+    // Memory management and eviction.
+    stored_int!("maxmemory-samples", None, 5, 1, INT_MAX, 0),
+    stored_int!("maxmemory-eviction-tenacity", None, 10, 0, 100, 0),
+    stored_int!("lfu-log-factor", None, 10, 0, INT_MAX, 0),
+    stored_int!("lfu-decay-time", None, 1, 0, INT_MAX, 0),
+    stored_int!("active-expire-effort", None, 1, 1, 10, 0),
+    // Lazy freeing.
+    stored_bool!("lazyfree-lazy-eviction", None, false, 0),
+    stored_bool!("lazyfree-lazy-expire", None, false, 0),
+    stored_bool!("lazyfree-lazy-server-del", None, false, 0),
+    stored_bool!("lazyfree-lazy-user-del", None, false, 0),
+    stored_bool!("lazyfree-lazy-user-flush", None, false, 0),
+    // Append only file.
+    stored_int!("auto-aof-rewrite-percentage", None, 100, 0, INT_MAX, 0),
+    stored_int!("auto-aof-rewrite-min-size", None, 64 * MB, 0, LONG_MAX, MEMORY),
+    stored_bool!("aof-use-rdb-preamble", None, true, 0),
+    stored_bool!("aof-rewrite-incremental-fsync", None, true, 0),
+    // Lua scripting.
+    stored_int!("lua-time-limit", None, 5000, 0, LONG_MAX, 0),
+    stored_bool!("lua-replicate-commands", None, true, 0),
+    // Cluster.
+    stored_bool!("cluster-enabled", None, false, IMMUTABLE),
+    stored_str!("cluster-config-file", None, "nodes.conf", IMMUTABLE),
+    stored_int!("cluster-node-timeout", None, 15000, 0, LONG_MAX, 0),
+    stored_int!("cluster-replica-validity-factor", Some("cluster-slave-validity-factor"), 10, 0, INT_MAX, 0),
+    stored_int!("cluster-migration-barrier", None, 1, 0, INT_MAX, 0),
+    stored_bool!("cluster-allow-replica-migration", None, true, 0),
+    stored_bool!("cluster-require-full-coverage", None, true, 0),
+    stored_bool!("cluster-replica-no-failover", Some("cluster-slave-no-failover"), false, 0),
+    stored_bool!("cluster-allow-reads-when-down", None, false, 0),
+    stored_str!("cluster-announce-ip", None, "", 0),
+    stored_int!("cluster-announce-port", None, 0, 0, 65535, 0),
+    stored_int!("cluster-announce-tls-port", None, 0, 0, 65535, 0),
+    stored_int!("cluster-announce-bus-port", None, 0, 0, 65535, 0),
+    // Event notification and client limits.
+    special!(
+        "notify-keyspace-events",
+        None,
+        NOT_IMPLEMENTED,
+        get_notify_keyspace_events,
+        set_notify_keyspace_events,
+        &["\"\""]
+    ),
+    special!(
+        "client-output-buffer-limit",
+        None,
+        NOT_IMPLEMENTED,
+        get_client_obuf_limits,
+        set_client_obuf_limits,
+        &["normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60"]
+    ),
+    // Encodings of small aggregates.
+    stored_int!("hash-max-ziplist-entries", None, 512, 0, LONG_MAX, 0),
+    stored_int!("hash-max-ziplist-value", None, 64, 0, LONG_MAX, MEMORY),
+    stored_int!("list-max-ziplist-size", None, -2, INT_MIN, INT_MAX, 0),
+    stored_int!("list-compress-depth", None, 0, 0, INT_MAX, 0),
+    stored_int!("set-max-intset-entries", None, 512, 0, LONG_MAX, 0),
+    stored_int!("zset-max-ziplist-entries", None, 128, 0, LONG_MAX, 0),
+    stored_int!("zset-max-ziplist-value", None, 64, 0, LONG_MAX, MEMORY),
+    stored_int!("hll-sparse-max-bytes", None, 3000, 0, LONG_MAX, MEMORY),
+    stored_int!("stream-node-max-bytes", None, 4096, 0, LONG_MAX, MEMORY),
+    stored_int!("stream-node-max-entries", None, 100, 0, LONG_MAX, 0),
+    stored_bool!("activerehashing", None, true, 0),
+    // Dead options Redis 6.2 still reads from a file and ignores.
+    ConfigDef {
+        name: "list-max-ziplist-entries",
+        alias: None,
+        flags: IMMUTABLE | HIDDEN,
+        apply: None,
+        kind: Kind::Stored(Stored::Str("")),
+    },
+    ConfigDef {
+        name: "list-max-ziplist-value",
+        alias: None,
+        flags: IMMUTABLE | HIDDEN,
+        apply: None,
+        kind: Kind::Stored(Stored::Str("")),
+    },
+    // Active defragmentation.
+    stored_bool!("activedefrag", None, false, 0),
+    stored_int!("active-defrag-ignore-bytes", None, 100 * MB, 1, LONG_MAX, MEMORY),
+    stored_int!("active-defrag-threshold-lower", None, 10, 0, 1000, 0),
+    stored_int!("active-defrag-threshold-upper", None, 100, 0, 1000, 0),
+    stored_int!("active-defrag-cycle-min", None, 1, 1, 99, 0),
+    stored_int!("active-defrag-cycle-max", None, 25, 1, 99, 0),
+    stored_int!("active-defrag-max-scan-fields", None, 1000, 1, LONG_MAX, 0),
 ];
 
 /// The name of an enum value.
@@ -400,6 +863,34 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+fn parse_bool_arg(v: &str) -> Result<bool, String> {
+    parse_bool(v).ok_or_else(|| "argument must be 'yes' or 'no'".to_string())
+}
+
+/// An integer option's value: memory options take units (`1k`, `5mb`,
+/// `1gb`, any case), others plain integers; both within `min..=max`.
+fn parse_int_arg(flags: u32, v: &str, min: i64, max: i64) -> Result<i64, String> {
+    let n = if flags & MEMORY != 0 {
+        crate::util::memtoll(v).ok_or("argument must be a memory value")?
+    } else {
+        crate::util::str2ll(v).ok_or("argument couldn't be parsed into an integer")?
+    };
+    if n < min || n > max {
+        return Err(format!("argument must be between {} and {} inclusive", min, max));
+    }
+    Ok(n)
+}
+
+fn parse_enum_arg(names: &'static [(&'static str, i32)], v: &str) -> Result<i32, String> {
+    match names.iter().find(|(n, _)| n.eq_ignore_ascii_case(v)) {
+        Some((_, x)) => Ok(*x),
+        None => {
+            let list: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+            Err(format!("argument must be one of the following: {}", list.join(", ")))
+        }
+    }
+}
+
 impl ConfigDef {
     /// The value as CONFIG GET and CONFIG REWRITE print it.
     pub fn get(&self, c: &Config) -> String {
@@ -409,6 +900,7 @@ impl ConfigDef {
             Kind::Enum { get, names, .. } => name_of(names, get(c)).to_string(),
             Kind::Str { get, .. } => get(c),
             Kind::Special { get, .. } => get(c),
+            Kind::Stored(_) => c.stored.get(self.name).cloned().unwrap_or_default(),
         }
     }
 
@@ -423,31 +915,19 @@ impl ConfigDef {
         }
         let v = &args[0];
         match &self.kind {
-            Kind::Bool { set, .. } => {
-                let b = parse_bool(v).ok_or("argument must be 'yes' or 'no'")?;
-                set(c, b);
-            }
-            Kind::Int { set, min, max, .. } => {
-                let n = if self.flags & MEMORY != 0 {
-                    crate::util::memtoll(v).ok_or("argument must be a memory value")?
-                } else {
-                    crate::util::str2ll(v).ok_or("argument couldn't be parsed into an integer")?
-                };
-                if n < *min || n > *max {
-                    return Err(format!("argument must be between {} and {} inclusive", min, max));
-                }
-                set(c, n);
-            }
-            Kind::Enum { set, names, .. } => {
-                match names.iter().find(|(n, _)| n.eq_ignore_ascii_case(v)) {
-                    Some((_, x)) => set(c, *x),
-                    None => {
-                        let list: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
-                        return Err(format!("argument must be one of the following: {}", list.join(", ")));
-                    }
-                }
-            }
+            Kind::Bool { set, .. } => set(c, parse_bool_arg(v)?),
+            Kind::Int { set, min, max, .. } => set(c, parse_int_arg(self.flags, v, *min, *max)?),
+            Kind::Enum { set, names, .. } => set(c, parse_enum_arg(names, v)?),
             Kind::Str { set, .. } => set(c, v.clone()),
+            Kind::Stored(ty) => {
+                let text = match ty {
+                    Stored::Bool(_) => if parse_bool_arg(v)? { "yes" } else { "no" }.to_string(),
+                    Stored::Int { min, max, .. } => parse_int_arg(self.flags, v, *min, *max)?.to_string(),
+                    Stored::Enum { names, .. } => name_of(names, parse_enum_arg(names, v)?).to_string(),
+                    Stored::Str(_) => v.clone(),
+                };
+                c.stored.insert(self.name, text);
+            }
             Kind::Special { .. } => {}
         }
         Ok(())
@@ -459,6 +939,15 @@ impl ConfigDef {
             Kind::Int { set, default, .. } => set(c, *default),
             Kind::Enum { set, default, .. } => set(c, *default),
             Kind::Str { set, default, .. } => set(c, default.to_string()),
+            Kind::Stored(ty) => {
+                let text = match ty {
+                    Stored::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+                    Stored::Int { default, .. } => default.to_string(),
+                    Stored::Enum { names, default } => name_of(names, *default).to_string(),
+                    Stored::Str(d) => d.to_string(),
+                };
+                c.stored.insert(self.name, text);
+            }
             Kind::Special { set, default, .. } => {
                 let mut args = Vec::new();
                 for d in default.iter() {
@@ -562,15 +1051,30 @@ pub fn load_from_string(c: &mut Config, text: &str, depth: usize) -> Result<(), 
 }
 
 /// CONFIG GET: (name, value) pairs of every listed option matching the
-/// glob `pattern`, in table order.
+/// glob `pattern`, in table order. As in 6.2, an old alias that matches
+/// is listed under its own name too (`slave-read-only`), except that
+/// `replicaof` is listed once, as `slaveof` when that name matches.
 pub fn config_get(c: &Config, pattern: &[u8]) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
+    let matches = |name: &str| crate::util::string_match(pattern, name.as_bytes(), true);
     for d in CONFIG_TABLE {
         if d.flags & HIDDEN != 0 {
             continue;
         }
-        if crate::util::string_match(pattern, d.name.as_bytes(), true) {
+        let alias_matches = d.alias.filter(|a| matches(a));
+        if d.name == "replicaof" {
+            if let Some(a) = alias_matches {
+                out.push((a, d.get(c)));
+            } else if matches(d.name) {
+                out.push((d.name, d.get(c)));
+            }
+            continue;
+        }
+        if matches(d.name) {
             out.push((d.name, d.get(c)));
+        }
+        if let Some(a) = alias_matches {
+            out.push((a, d.get(c)));
         }
     }
     out
@@ -661,7 +1165,9 @@ pub fn rewrite_config(s: &Server, path: &str) -> Result<(), String> {
                 }
                 Some(format!("{} {}", d.name, v))
             }
-            Kind::Str { .. } => Some(format!("{} {}", d.name, crate::util::repr(v.as_bytes()))),
+            Kind::Str { .. } | Kind::Stored(Stored::Str(_)) => {
+                Some(format!("{} {}", d.name, crate::util::repr(v.as_bytes())))
+            }
             _ => Some(format!("{} {}", d.name, v)),
         }
     };
@@ -682,6 +1188,9 @@ pub fn rewrite_config(s: &Server, path: &str) -> Result<(), String> {
             }
         };
         match lookup(&first) {
+            // File-only directives (`user`, `loadmodule`, dead options)
+            // may repeat and are not rewritten: keep them as written.
+            Some(d) if d.flags & HIDDEN != 0 => out.push(raw.to_string()),
             Some(d) => {
                 if done.insert(d.name) {
                     if let Some(l) = line_for(d) {
