@@ -1126,6 +1126,386 @@ mod tests {
         assert_eq!(e.msg, "Unbalanced quotes in configuration line");
     }
 
+    /// A full redis.conf in 6.2's style: every option once, old aliases
+    /// where they exist, values away from the defaults.
+    const FULL_CONF: &str = r#"
+include-not-here-on-purpose-is-a-comment-line-below
+# daemonize and paths
+daemonize no
+pidfile /tmp/oxredis-test.pid
+port 6390
+bind 127.0.0.1 -::1
+tcp-backlog 1024
+unixsocket /tmp/oxredis-test.sock
+unixsocketperm 700
+timeout 30
+tcp-keepalive 60
+protected-mode no
+loglevel verbose
+logfile ""
+databases 32
+always-show-logo yes
+set-proc-title no
+proc-title-template "{title} {port}"
+supervised auto
+hz 20
+dynamic-hz no
+maxclients 500
+requirepass secret
+proto-max-bulk-len 2mb
+client-query-buffer-limit 2GB
+slowlog-log-slower-than 5000
+slowlog-max-len 64
+latency-monitor-threshold 100
+dir ""
+save 900 1 300 10
+dbfilename other.rdb
+maxmemory 100MB
+maxmemory-policy allkeys-lru
+appendonly no
+appendfilename "other.aof"
+appendfsync always
+no-appendfsync-on-rewrite yes
+aof-load-truncated no
+key-load-delay 0
+syslog-enabled yes
+syslog-ident oxredis
+syslog-facility local3
+crash-log-enabled no
+crash-memcheck-enabled no
+use-exit-on-panic yes
+ignore-warnings ARM64-COW-BUG
+gopher-enabled yes
+oom-score-adj relative
+oom-score-adj-values 0 100 900
+disable-thp no
+jemalloc-bg-thread no
+server_cpulist 0-1
+bio_cpulist 1
+aof_rewrite_cpulist 1
+bgsave_cpulist 1
+io-threads 4
+io-threads-do-reads yes
+tls-port 6391
+tls-cert-file redis.crt
+tls-key-file redis.key
+tls-key-file-pass pw
+tls-client-cert-file client.crt
+tls-client-key-file client.key
+tls-client-key-file-pass pw2
+tls-dh-params-file redis.dh
+tls-ca-cert-file ca.crt
+tls-ca-cert-dir /etc/ssl/certs
+tls-auth-clients optional
+tls-replication yes
+tls-cluster yes
+tls-protocols "TLSv1.2 TLSv1.3"
+tls-ciphers DEFAULT:!MEDIUM
+tls-ciphersuites TLS_CHACHA20_POLY1305_SHA256
+tls-prefer-server-ciphers yes
+tls-session-caching no
+tls-session-cache-size 5000
+tls-session-cache-timeout 60
+stop-writes-on-bgsave-error no
+rdbcompression no
+rdbchecksum no
+sanitize-dump-payload clients
+rdb-del-sync-files yes
+rdb-key-save-delay 0
+rdb-save-incremental-fsync no
+slaveof 10.0.0.1 6380
+masterauth mpass
+masteruser muser
+slave-serve-stale-data no
+slave-read-only no
+repl-diskless-sync yes
+repl-diskless-sync-delay 0
+repl-diskless-load swapdb
+repl-ping-slave-period 5
+repl-timeout 120
+repl-disable-tcp-nodelay yes
+repl-backlog-size 5mb
+repl-backlog-ttl 7200
+slave-priority 50
+replica-announced no
+min-slaves-to-write 2
+min-slaves-max-lag 20
+slave-announce-ip 5.5.5.5
+slave-announce-port 1234
+slave-ignore-maxmemory no
+slave-lazy-flush yes
+tracking-table-max-keys 500
+acllog-max-len 64
+aclfile ""
+acl-pubsub-default resetchannels
+user default on nopass ~* &* +@all
+user alice on >pw ~cached:* +get
+loadmodule /path/to/module.so arg1
+maxmemory-samples 10
+maxmemory-eviction-tenacity 50
+lfu-log-factor 20
+lfu-decay-time 2
+active-expire-effort 5
+lazyfree-lazy-eviction yes
+lazyfree-lazy-expire yes
+lazyfree-lazy-server-del yes
+lazyfree-lazy-user-del yes
+lazyfree-lazy-user-flush yes
+auto-aof-rewrite-percentage 50
+auto-aof-rewrite-min-size 1gb
+aof-use-rdb-preamble no
+aof-rewrite-incremental-fsync no
+lua-time-limit 1000
+lua-replicate-commands no
+cluster-enabled yes
+cluster-config-file nodes-6390.conf
+cluster-node-timeout 5000
+cluster-slave-validity-factor 0
+cluster-migration-barrier 2
+cluster-allow-replica-migration no
+cluster-require-full-coverage no
+cluster-slave-no-failover yes
+cluster-allow-reads-when-down yes
+cluster-announce-ip 10.1.1.5
+cluster-announce-port 7000
+cluster-announce-tls-port 7001
+cluster-announce-bus-port 17000
+notify-keyspace-events Ex
+client-output-buffer-limit normal 1mb 512kb 10
+client-output-buffer-limit slave 256mb 64mb 60
+client-output-buffer-limit pubsub 32mb 8mb 60
+hash-max-ziplist-entries 256
+hash-max-ziplist-value 1kb
+list-max-ziplist-size -3
+list-compress-depth 1
+set-max-intset-entries 1024
+zset-max-ziplist-entries 64
+zset-max-ziplist-value 32
+hll-sparse-max-bytes 4000
+stream-node-max-bytes 8kb
+stream-node-max-entries 200
+activerehashing no
+list-max-ziplist-entries 512
+list-max-ziplist-value 64
+activedefrag no
+active-defrag-ignore-bytes 200mb
+active-defrag-threshold-lower 20
+active-defrag-threshold-upper 90
+active-defrag-cycle-min 5
+active-defrag-cycle-max 50
+active-defrag-max-scan-fields 2000
+rename-command FLUSHALL ""
+"#;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let mut c = Config::with_defaults();
+        load_from_string(&mut c, text, 0).map(|_| c)
+    }
+
+    fn get(c: &Config, name: &str) -> String {
+        lookup(name).map(|d| d.get(c)).unwrap_or_else(|| panic!("no option {}", name))
+    }
+
+    #[test]
+    fn a_full_redis_conf_loads() {
+        // The first line is not a directive: prove errors are still caught,
+        // then load the rest.
+        assert!(load(FULL_CONF).is_err());
+        let text = FULL_CONF.replacen("include-not-here-on-purpose-is-a-comment-line-below", "#", 1);
+        let c = match load(&text) {
+            Ok(c) => c,
+            Err(e) => panic!("{}", e.report()),
+        };
+        // Every option of the table is set by the file, by name or alias.
+        let set_names: BTreeSet<String> = text
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|w| !w.starts_with('#'))
+            .map(|w| w.to_ascii_lowercase())
+            .collect();
+        for d in CONFIG_TABLE {
+            assert!(
+                set_names.contains(d.name) || d.alias.map(|a| set_names.contains(a)).unwrap_or(false),
+                "FULL_CONF does not set {}",
+                d.name
+            );
+        }
+        // Typed options landed in their fields, stored ones as canonical text.
+        assert_eq!(c.port, 6390);
+        assert_eq!(c.bind, vec!["127.0.0.1".to_string(), "-::1".to_string()]);
+        assert_eq!(c.maxmemory, 100 * 1024 * 1024);
+        assert_eq!(c.client_query_buffer_limit, 2 * 1024 * 1024 * 1024);
+        assert_eq!(get(&c, "io-threads"), "4");
+        assert_eq!(get(&c, "replica-read-only"), "no");
+        assert_eq!(get(&c, "replica-priority"), "50");
+        assert_eq!(get(&c, "repl-backlog-size"), (5 * 1024 * 1024).to_string());
+        assert_eq!(get(&c, "hash-max-ziplist-value"), "1024");
+        assert_eq!(get(&c, "auto-aof-rewrite-min-size"), (1u64 << 30).to_string());
+        assert_eq!(get(&c, "oom-score-adj"), "yes");
+        assert_eq!(get(&c, "syslog-facility"), "local3");
+        assert_eq!(get(&c, "tls-protocols"), "TLSv1.2 TLSv1.3");
+        assert_eq!(get(&c, "replicaof"), "10.0.0.1 6380");
+        assert_eq!(get(&c, "notify-keyspace-events"), "xE");
+        assert_eq!(get(&c, "client-output-buffer-limit"), "normal 1048576 524288 10 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+        assert_eq!(get(&c, "oom-score-adj-values"), "0 100 900");
+        assert_eq!(c.acl_users.len(), 2);
+        assert_eq!(c.load_modules, vec!["/path/to/module.so arg1".to_string()]);
+        assert_eq!(c.renamed_commands, vec![("FLUSHALL".to_string(), String::new())]);
+        // One entry per not-implemented option, under its canonical name.
+        assert!(c.not_implemented_seen.contains("io-threads"));
+        assert!(c.not_implemented_seen.contains("replica-read-only"));
+        assert!(c.not_implemented_seen.contains("client-output-buffer-limit"));
+        assert!(c.not_implemented_seen.contains("user"));
+        assert!(!c.not_implemented_seen.contains("slave-read-only"));
+        assert!(!c.not_implemented_seen.contains("port"));
+        assert!(!c.not_implemented_seen.contains("list-max-ziplist-entries"));
+    }
+
+    #[test]
+    fn stored_defaults_are_redis_62s() {
+        let c = Config::with_defaults();
+        for (name, want) in [
+            ("io-threads", "1"),
+            ("repl-diskless-sync", "no"),
+            ("acl-pubsub-default", "allchannels"),
+            ("repl-backlog-size", "1048576"),
+            ("auto-aof-rewrite-min-size", "67108864"),
+            ("active-defrag-ignore-bytes", "104857600"),
+            ("list-max-ziplist-size", "-2"),
+            ("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+            ("oom-score-adj-values", "0 200 800"),
+            ("notify-keyspace-events", ""),
+            ("replicaof", ""),
+            ("syslog-facility", "local0"),
+            ("tls-auth-clients", "yes"),
+            ("maxmemory-eviction-tenacity", "10"),
+            ("lua-time-limit", "5000"),
+        ] {
+            assert_eq!(get(&c, name), want, "default of {}", name);
+        }
+        assert!(c.not_implemented_seen.is_empty());
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_redis_messages() {
+        let cases: &[(&str, &str)] = &[
+            ("io-threads 0", "argument must be between 1 and 128 inclusive"),
+            ("io-threads many", "argument couldn't be parsed into an integer"),
+            ("slave-read-only perhaps", "argument must be 'yes' or 'no'"),
+            ("repl-backlog-size 5zb", "argument must be a memory value"),
+            ("repl-backlog-size 0", "argument must be between 1 and 9223372036854775807 inclusive"),
+            ("maxmemory-eviction-tenacity 101", "argument must be between 0 and 100 inclusive"),
+            ("active-expire-effort 11", "argument must be between 1 and 10 inclusive"),
+            ("repl-diskless-load sometimes", "argument must be one of the following: disabled, on-empty-db, swapdb"),
+            ("oom-score-adj maybe", "argument must be one of the following: no, yes, relative, absolute"),
+            ("syslog-facility local9", "argument must be one of the following: user, local0, local1, local2, local3, local4, local5, local6, local7"),
+            ("notify-keyspace-events KEQ", "Invalid event class character. Use 'Ag$lshzxeKEtmd'."),
+            (
+                "client-output-buffer-limit master 1 1 1",
+                "Unrecognized client limit class: the user specified an invalid one, or 'master' which has no buffer limits.",
+            ),
+            ("client-output-buffer-limit normal 1 1", "Wrong number of arguments in buffer limit configuration."),
+            ("client-output-buffer-limit normal 1x 1 1", "Error in hard, soft or soft_seconds setting in buffer limit configuration."),
+            ("client-output-buffer-limit normal 1 1 -1", "Negative number of seconds in soft limit is invalid"),
+            ("oom-score-adj-values 0 200 3000", "Invalid oom-score-adj-values, elements must be between -2000 and 2000."),
+            ("oom-score-adj-values 0 200", "Bad directive or wrong number of arguments"),
+            ("replicaof 10.0.0.1 port", "Invalid master port"),
+            ("replicaof 10.0.0.1", "Bad directive or wrong number of arguments"),
+            ("user", "Bad directive or wrong number of arguments"),
+            ("tls-port 1 2", "Bad directive or wrong number of arguments"),
+            ("enable-debug-command yes", "Bad directive or wrong number of arguments"),
+        ];
+        for (line, msg) in cases {
+            match load(line) {
+                Ok(_) => panic!("'{}' was accepted", line),
+                Err(e) => assert_eq!(&e.msg, msg, "for '{}'", line),
+            }
+        }
+    }
+
+    #[test]
+    fn memory_units() {
+        let mut c = Config::with_defaults();
+        let def = lookup("repl-backlog-size").unwrap();
+        for (v, want) in [
+            ("1k", 1000),
+            ("1kb", 1024),
+            ("1KB", 1024),
+            ("5mb", 5 * 1024 * 1024),
+            ("5Mb", 5 * 1024 * 1024),
+            ("1gb", 1 << 30),
+            ("1G", 1_000_000_000),
+            ("42", 42),
+            ("42b", 42),
+        ] {
+            assert!(def.set(&mut c, &[v.to_string()]).is_ok(), "{}", v);
+            assert_eq!(def.get(&c), want.to_string(), "{}", v);
+        }
+        assert!(def.set(&mut c, &["1tb".to_string()]).is_err());
+        assert!(def.set(&mut c, &["kb".to_string()]).is_err());
+        // Typed memory options take the same units.
+        assert!(load("maxmemory 1Gb").map(|c| c.maxmemory == 1 << 30).unwrap_or(false));
+    }
+
+    #[test]
+    fn aliases_set_and_get_the_same_value() {
+        let c = match load("slave-priority 7\nslave-serve-stale-data no\nmin-slaves-to-write 3\n") {
+            Ok(c) => c,
+            Err(e) => panic!("{}", e.report()),
+        };
+        assert_eq!(get(&c, "replica-priority"), "7");
+        assert_eq!(get(&c, "slave-priority"), "7");
+        assert_eq!(config_get(&c, b"slave-priority"), vec![("slave-priority", "7".to_string())]);
+        assert_eq!(config_get(&c, b"replica-priority"), vec![("replica-priority", "7".to_string())]);
+        assert_eq!(
+            config_get(&c, b"*-serve-stale-data"),
+            vec![("replica-serve-stale-data", "no".to_string()), ("slave-serve-stale-data", "no".to_string())]
+        );
+        assert_eq!(config_get(&c, b"min-*-to-write").len(), 2);
+        // replicaof is listed once, as slaveof when that name matches.
+        let c = match load("replicaof 127.0.0.1 7000") {
+            Ok(c) => c,
+            Err(e) => panic!("{}", e.report()),
+        };
+        assert_eq!(config_get(&c, b"slaveof"), vec![("slaveof", "127.0.0.1 7000".to_string())]);
+        assert_eq!(config_get(&c, b"replicaof"), vec![("replicaof", "127.0.0.1 7000".to_string())]);
+        assert_eq!(config_get(&c, b"*of").len(), 1);
+        // File-only directives are not listed.
+        assert!(config_get(&c, b"user").is_empty());
+        assert!(config_get(&c, b"list-max-ziplist-entries").is_empty());
+    }
+
+    #[test]
+    fn config_set_stores_and_validates_stored_options() {
+        let mut c = Config::with_defaults();
+        let def = lookup("slave-lazy-flush").unwrap();
+        assert_eq!(def.flags & IMMUTABLE, 0);
+        assert!(def.set(&mut c, &["YES".to_string()]).is_ok());
+        assert_eq!(get(&c, "replica-lazy-flush"), "yes");
+        assert!(def.set(&mut c, &["on".to_string()]).is_err());
+        assert_eq!(get(&c, "replica-lazy-flush"), "yes");
+        let def = lookup("acl-pubsub-default").unwrap();
+        assert!(def.set(&mut c, &["ResetChannels".to_string()]).is_ok());
+        assert_eq!(get(&c, "acl-pubsub-default"), "resetchannels");
+        // 6.2 keeps these immutable.
+        for name in ["io-threads", "rdbchecksum", "cluster-enabled", "syslog-ident", "replicaof", "slaveof", "disable-thp", "user"] {
+            assert_ne!(lookup(name).map(|d| d.flags & IMMUTABLE).unwrap_or(0), 0, "{}", name);
+        }
+        let def = lookup("client-output-buffer-limit").unwrap();
+        let args: Vec<String> = "pubsub 0 0 0 replica 1gb 0 0".split(' ').map(String::from).collect();
+        assert!(def.set(&mut c, &args).is_ok());
+        assert_eq!(def.get(&c), "normal 0 0 0 slave 1073741824 0 0 pubsub 0 0 0");
+    }
+
+    #[test]
+    fn keyspace_event_flags_round_trip() {
+        for (input, shown) in [("KEA", "AKE"), ("Ex", "xE"), ("g$lshzxetd", "A"), ("Km", "Km"), ("", "")] {
+            let f = keyspace_events_from_str(input);
+            assert_eq!(f.map(keyspace_events_to_string).as_deref(), Some(shown), "{}", input);
+        }
+        assert_eq!(keyspace_events_from_str("n"), None);
+    }
+
     #[test]
     fn config_get_globs() {
         let c = Config::with_defaults();
