@@ -1506,6 +1506,33 @@ rename-command FLUSHALL ""
         assert_eq!(keyspace_events_from_str("n"), None);
     }
 
+    /// The shipped redis.conf loads, and documents every option.
+    #[test]
+    fn shipped_redis_conf_is_complete() {
+        const SHIPPED: &str = include_str!("../redis.conf");
+        let c = match load(SHIPPED) {
+            Ok(c) => c,
+            Err(e) => panic!("{}", e.report()),
+        };
+        assert_eq!(c.bind, vec!["127.0.0.1".to_string(), "-::1".to_string()]);
+        assert_eq!(c.port, 6379);
+        let mentioned: BTreeSet<String> = SHIPPED
+            .lines()
+            .filter_map(|l| l.trim_start_matches('#').split_whitespace().next())
+            .map(|w| w.to_ascii_lowercase())
+            .collect();
+        for d in CONFIG_TABLE {
+            assert!(mentioned.contains(d.name), "redis.conf does not document {}", d.name);
+        }
+        // Uncommented lines keep the defaults (except dir and bind).
+        let defaults = Config::with_defaults();
+        for d in CONFIG_TABLE {
+            if d.name != "dir" && d.name != "bind" {
+                assert_eq!(d.get(&c), d.get(&defaults), "redis.conf changes the default of {}", d.name);
+            }
+        }
+    }
+
     #[test]
     fn config_get_globs() {
         let c = Config::with_defaults();
