@@ -974,6 +974,17 @@ impl ConfigDef {
 }
 
 impl Config {
+    /// The value of a [`Kind::Stored`] integer option (bytes for memory
+    /// options); `None` for an unknown name.
+    pub fn stored_int(&self, name: &str) -> Option<i64> {
+        self.stored.get(name).and_then(|v| v.parse().ok())
+    }
+
+    /// The value of a [`Kind::Stored`] yes/no option.
+    pub fn stored_bool(&self, name: &str) -> Option<bool> {
+        self.stored.get(name).and_then(|v| parse_bool(v))
+    }
+
     /// Every option at its default value.
     pub fn with_defaults() -> Config {
         let mut c = Config::default();
@@ -1466,6 +1477,10 @@ rename-command FLUSHALL ""
         assert_eq!(c.maxmemory, 100 * 1024 * 1024);
         assert_eq!(c.client_query_buffer_limit, 2 * 1024 * 1024 * 1024);
         assert_eq!(get(&c, "io-threads"), "4");
+        assert_eq!(c.stored_int("io-threads"), Some(4));
+        assert_eq!(c.stored_int("repl-backlog-size"), Some(5 * 1024 * 1024));
+        assert_eq!(c.stored_bool("lazyfree-lazy-user-flush"), Some(true));
+        assert_eq!(c.stored_bool("no-such-option"), None);
         assert_eq!(get(&c, "replica-read-only"), "no");
         assert_eq!(get(&c, "replica-priority"), "50");
         assert_eq!(get(&c, "repl-backlog-size"), (5 * 1024 * 1024).to_string());
