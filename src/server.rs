@@ -1093,6 +1093,10 @@ pub fn main(args: Vec<String>) -> i32 {
         }
     }
 
+    // Resolve the path before `dir` changes the working directory, so that
+    // CONFIG REWRITE finds the file again (Redis's getAbsolutePath).
+    let configfile =
+        configfile.map(|p| std::fs::canonicalize(&p).map(|c| c.to_string_lossy().into_owned()).unwrap_or(p));
     let mut text = String::new();
     if let Some(path) = &configfile {
         match std::fs::read_to_string(path) {
