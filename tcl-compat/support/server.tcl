@@ -117,6 +117,10 @@ proc write_server_config {path port dir overrides} {
     puts $fd "daemonize no"
     puts $fd "save \"\""
     puts $fd "appendonly no"
+    if {[file tail $::server_bin] eq "redis-server"} {
+        # Lets the suite run against a real Redis 7 for comparison.
+        puts $fd "enable-debug-command yes"
+    }
     foreach {k v} $overrides {
         puts $fd "$k $v"
     }
