@@ -128,3 +128,25 @@ start_server {tags {"info"}} {
         list [s keyspace_hits] [s keyspace_misses]
     } {2 1}
 }
+
+start_server {tags {"info"}} {
+    start_server {} {
+        test {Nested servers: each has its own port, pid and run_id} {
+            assert_not_equal [srv -1 port] [srv 0 port]
+            assert_not_equal [srv -1 pid] [srv 0 pid]
+            assert_equal [srv -1 port] [info_field [r -1 info server] tcp_port]
+            assert_equal [srv 0 port] [info_field [r info server] tcp_port]
+            assert_not_equal [info_field [r -1 info server] run_id] [info_field [r 0 info server] run_id]
+        }
+
+        test {Nested servers: keyspaces are separate} {
+            r -1 set where outer
+            r set where inner
+            list [r -1 get where] [r get where] [r -1 dbsize] [r dbsize]
+        } {outer inner 1 1}
+    }
+
+    test {The outer server is level 0 again after the inner one stopped} {
+        r get where
+    } {outer}
+}
