@@ -579,7 +579,9 @@ fn apply_appendonly(s: &mut Server) -> Result<(), String> {
 }
 
 fn apply_hz(s: &mut Server) -> Result<(), String> {
-    s.hz = s.config.hz.clamp(1, 500);
+    // Like Redis's updateHZ: the stored value itself is clamped.
+    s.config.hz = s.config.hz.clamp(1, 500);
+    s.hz = s.config.hz;
     Ok(())
 }
 

@@ -119,7 +119,7 @@ pub fn auth_command(s: &mut Server, c: &mut Client) {
         c.authenticated = true;
         c.add_reply_ok();
     } else {
-        c.authenticated = s.config.requirepass.is_none() && c.authenticated;
+        // A failed AUTH leaves the client's authentication as it was.
         c.add_reply_error(WRONGPASS);
     }
 }

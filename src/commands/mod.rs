@@ -123,6 +123,13 @@ fn all_defs() -> impl Iterator<Item = &'static CommandDef> {
         .chain(bitops::COMMANDS.iter())
 }
 
+/// Redis's ACL categories, in the order it reports them.
+const ACL_CATEGORY_ORDER: &[&str] = &[
+    "@keyspace", "@read", "@write", "@set", "@sortedset", "@list", "@hash", "@string",
+    "@bitmap", "@hyperloglog", "@geo", "@stream", "@pubsub", "@admin", "@fast", "@slow",
+    "@blocking", "@dangerous", "@connection", "@transaction", "@scripting",
+];
+
 fn parse_flags(sflags: &'static str) -> (u64, Vec<&'static str>) {
     let mut flags = 0;
     let mut cats = Vec::new();
@@ -179,6 +186,9 @@ fn parse_flags(sflags: &'static str) -> (u64, Vec<&'static str>) {
     } else {
         add("@slow");
     }
+    // COMMAND INFO lists categories in the order of Redis's ACL category
+    // table, not in the order the flags were written.
+    all.sort_by_key(|c| ACL_CATEGORY_ORDER.iter().position(|o| o == c).unwrap_or(usize::MAX));
     (flags, all)
 }
 
@@ -317,8 +327,9 @@ mod tests {
     fn implicit_categories() {
         let (f, cats) = parse_flags("admin no-script ok-loading");
         assert!(f & CMD_ADMIN != 0 && f & CMD_NOSCRIPT != 0 && f & CMD_LOADING != 0);
-        assert_eq!(cats, vec!["@admin", "@dangerous", "@slow"]);
+        // In the order of Redis's category table, as COMMAND INFO shows them.
+        assert_eq!(cats, vec!["@admin", "@slow", "@dangerous"]);
         let (_, cats) = parse_flags("ok-stale fast @connection");
-        assert_eq!(cats, vec!["@connection", "@fast"]);
+        assert_eq!(cats, vec!["@fast", "@connection"]);
     }
 }

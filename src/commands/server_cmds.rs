@@ -186,6 +186,10 @@ pub fn command_command(s: &mut Server, c: &mut Client) {
                 return;
             };
             let cmd = &s.commands.cmds[i];
+            if cmd.firstkey == 0 {
+                c.add_reply_error("The command has no key arguments");
+                return;
+            }
             let nargs = (argc - 2) as i32;
             if (cmd.arity > 0 && cmd.arity != nargs) || nargs < -cmd.arity {
                 c.add_reply_error("Invalid number of arguments specified for command");
