@@ -26,6 +26,7 @@ pub mod object;
 pub mod proto;
 pub mod server;
 pub mod sha1;
+pub mod siphash;
 pub mod util;
 pub mod zmalloc;
 
