@@ -771,8 +771,13 @@ impl<K: DictKey, V> Dict<K, V> {
             for j in 0..tables {
                 let t = &self.ht[j];
                 if tables == 2 && j == 0 && (i as usize) < self.rehash_idx {
-                    // Buckets of ht[0] below rehash_idx are empty.
-                    continue;
+                    // Buckets of ht[0] below rehash_idx are empty; when
+                    // shrinking, so are those past ht[1]'s end: skip ahead.
+                    if i as usize >= self.ht[1].size() {
+                        i = self.rehash_idx as u64;
+                    } else {
+                        continue;
+                    }
                 }
                 if i as usize >= t.size() {
                     continue;
@@ -972,5 +977,636 @@ impl<'a, K: DictKey, V> IntoIterator for &'a Dict<K, V> {
     type IntoIter = Iter<'a, K, V>;
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{HashMap, HashSet};
+
+    /// A test-local PRNG, seeded explicitly so failures reproduce.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            splitmix64(&mut self.0)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+    }
+
+    fn key(i: u64) -> Box<[u8]> {
+        format!("key:{}", i).into_bytes().into_boxed_slice()
+    }
+
+    /// Checks the structure: counts match, every entry sits in the bucket
+    /// its hash selects, ht[0] is empty below rehash_idx, no key twice.
+    fn check_invariants<V>(d: &Dict<Box<[u8]>, V>) {
+        let mut seen = HashSet::new();
+        for (t, table) in d.ht.iter().enumerate() {
+            let mut count = 0;
+            for (i, b) in table.buckets.iter().enumerate() {
+                let mut cur = b.as_deref();
+                if t == 0 && d.is_rehashing() && i < d.rehash_idx {
+                    assert!(cur.is_none(), "bucket {} below rehash_idx {} not empty", i, d.rehash_idx);
+                }
+                while let Some(e) = cur {
+                    assert_eq!(table.index(hash_bytes(&e.key)), i);
+                    assert!(seen.insert(e.key.clone()), "duplicate key");
+                    count += 1;
+                    cur = e.next.as_deref();
+                }
+            }
+            assert_eq!(count, table.used);
+            assert!(table.size() == 0 || table.size().is_power_of_two());
+        }
+        if !d.is_rehashing() {
+            assert_eq!(d.ht[1].used, 0);
+        }
+        assert_eq!(seen.len(), d.len());
+        assert_eq!(d.iter().count(), d.len());
+    }
+
+    #[test]
+    fn insert_get_replace_add_remove() {
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        assert!(d.is_empty());
+        assert_eq!(d.slots(), 0);
+        assert_eq!(d.get(b"a"), None);
+        assert_eq!(d.remove(b"a"), None);
+        assert_eq!(d.insert(key(1), 10), None);
+        assert_eq!(d.slots(), DICT_HT_INITIAL_SIZE);
+        assert_eq!(d.insert(key(1), 11), Some(10));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d.get(b"key:1"), Some(&11));
+        assert_eq!(d.find(b"key:1"), Some(&11));
+        assert!(d.contains_key(b"key:1"));
+        assert!(!d.contains_key(b"key:2"));
+        match d.add(key(1), 12) {
+            Err((k, v)) => assert_eq!((&k[..], v), (&b"key:1"[..], 12)),
+            Ok(()) => panic!("add of an existing key succeeded"),
+        }
+        assert!(d.add(key(2), 20).is_ok());
+        if let Some(v) = d.get_mut(b"key:2") {
+            *v += 1;
+        }
+        assert_eq!(d.get_key_value(b"key:2").map(|(k, v)| (&k[..], *v)), Some((&b"key:2"[..], 21)));
+        assert_eq!(d.remove(b"key:1").map(|(k, v)| (k.to_vec(), v)), Some((b"key:1".to_vec(), 11)));
+        assert_eq!(d.remove(b"key:1"), None);
+        assert_eq!(d.len(), 1);
+        d.clear();
+        assert!(d.is_empty());
+        assert_eq!(d.slots(), 0);
+        assert_eq!(d.get(b"key:2"), None);
+        // Empty and binary keys are keys like any other.
+        d.insert(Box::new([]), 1);
+        d.insert(Box::new([0, 255, 0]), 2);
+        assert_eq!(d.get(b""), Some(&1));
+        assert_eq!(d.get(&[0, 255, 0]), Some(&2));
+        assert_eq!(d.get(&[0, 255]), None);
+    }
+
+    #[test]
+    fn at_scale_with_rehashing_interleaved() {
+        let n = 100_000u64;
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        let mut saw_rehashing = 0;
+        for i in 0..n {
+            assert_eq!(d.insert(key(i), i), None);
+            if d.is_rehashing() {
+                saw_rehashing += 1;
+                // Lookups during a rehash find old and new entries alike.
+                if i % 97 == 0 {
+                    assert_eq!(d.get(&key(i / 2)), Some(&(i / 2)));
+                    assert_eq!(d.get(&key(i)), Some(&i));
+                }
+            }
+        }
+        assert!(saw_rehashing > 1000, "rehashing was observed {} times", saw_rehashing);
+        assert_eq!(d.len(), n as usize);
+        check_invariants(&d);
+        for i in 0..n {
+            assert_eq!(d.find(&key(i)), Some(&i));
+        }
+        assert_eq!(d.get(&key(n)), None);
+        // Remove the odd keys, replacing every tenth even one meanwhile.
+        for i in 0..n {
+            if i % 2 == 1 {
+                assert_eq!(d.remove(&key(i)).map(|(_, v)| v), Some(i));
+            } else if i % 10 == 0 {
+                assert_eq!(d.insert(key(i), i + 1), Some(i));
+            }
+        }
+        assert_eq!(d.len(), (n / 2) as usize);
+        check_invariants(&d);
+        for i in 0..n {
+            let want = if i % 2 == 1 {
+                None
+            } else if i % 10 == 0 {
+                Some(i + 1)
+            } else {
+                Some(i)
+            };
+            assert_eq!(d.get(&key(i)).copied(), want);
+        }
+    }
+
+    #[test]
+    fn no_entry_lost_or_duplicated_across_single_rehash_steps() {
+        let mut rng = Rng(7);
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        let mut model: HashMap<u64, u64> = HashMap::new();
+        for round in 0..20_000u64 {
+            let k = rng.below(3000);
+            match rng.below(4) {
+                0 | 1 => {
+                    assert_eq!(d.insert(key(k), round), model.insert(k, round));
+                }
+                2 => {
+                    assert_eq!(d.remove(&key(k)).map(|(_, v)| v), model.remove(&k));
+                }
+                _ => {
+                    if d.needs_resize() {
+                        d.resize();
+                    }
+                    d.rehash(1);
+                }
+            }
+            if round % 500 == 0 {
+                check_invariants(&d);
+            }
+        }
+        check_invariants(&d);
+        assert_eq!(d.len(), model.len());
+        for (k, v) in &model {
+            assert_eq!(d.get(&key(*k)), Some(v));
+        }
+        // Step a fresh rehash one bucket at a time, checking each state.
+        assert!(d.expand(d.len() * 8));
+        assert!(d.is_rehashing());
+        let mut steps = 0;
+        while d.rehash(1) {
+            check_invariants(&d);
+            steps += 1;
+            assert!(steps < 1_000_000);
+        }
+        check_invariants(&d);
+        assert_eq!(d.ht[0].size(), next_power(model.len() * 8));
+        for (k, v) in &model {
+            assert_eq!(d.get(&key(*k)), Some(v));
+        }
+    }
+
+    #[test]
+    fn shrinks_after_deletes_when_asked() {
+        let mut d: Dict<Box<[u8]>, ()> = Dict::new();
+        for i in 0..10_000 {
+            d.insert(key(i), ());
+        }
+        while d.rehash(100) {}
+        assert_eq!(d.slots(), 16384);
+        assert!(!d.needs_resize());
+        for i in 100..10_000 {
+            d.remove(&key(i));
+        }
+        // Deletes never shrink by themselves: the cron does.
+        assert_eq!(d.slots(), 16384);
+        assert!(d.needs_resize());
+        assert!(d.resize());
+        assert!(d.is_rehashing());
+        assert!(!d.resize(), "resize while rehashing");
+        assert!(!d.rehash_ms(100_000));
+        assert_eq!(d.slots(), 128);
+        assert!(!d.needs_resize());
+        check_invariants(&d);
+        for i in 0..100 {
+            assert!(d.contains_key(&key(i)));
+        }
+        // Emptied out, it shrinks to the initial size.
+        for i in 0..100 {
+            d.remove(&key(i));
+        }
+        assert!(d.needs_resize());
+        assert!(d.resize());
+        d.rehash(1);
+        assert_eq!(d.slots(), DICT_HT_INITIAL_SIZE);
+        assert!(!d.needs_resize());
+    }
+
+    #[test]
+    fn grows_only_past_force_ratio_while_resize_disabled() {
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        set_resize_allowed(false);
+        for i in 0..24 {
+            d.insert(key(i), i);
+        }
+        assert_eq!(d.slots(), 4, "grew before the load factor passed 5");
+        assert!(!d.is_rehashing());
+        d.insert(key(24), 24);
+        assert!(d.is_rehashing());
+        assert_eq!(d.slots(), 4 + 32);
+        while d.rehash(1) {}
+        for i in 25..200 {
+            d.insert(key(i), i);
+        }
+        for i in 0..190 {
+            d.remove(&key(i));
+        }
+        assert!(d.needs_resize());
+        assert!(!d.resize(), "shrank while resizing was disabled");
+        set_resize_allowed(true);
+        assert!(resize_allowed());
+        assert!(d.resize());
+        check_invariants(&d);
+        for i in 190..200 {
+            assert_eq!(d.get(&key(i)), Some(&i));
+        }
+    }
+
+    #[test]
+    fn expand_presizes_and_refuses_nonsense() {
+        let mut d: Dict<Box<[u8]>, ()> = Dict::new();
+        assert!(d.expand(1000));
+        assert_eq!(d.slots(), 1024);
+        assert!(!d.is_rehashing());
+        assert!(!d.expand(1000), "same size");
+        for i in 0..1000 {
+            d.insert(key(i), ());
+        }
+        assert_eq!(d.slots(), 1024, "a pre-sized table does not grow");
+        assert!(!d.expand(10), "smaller than the element count");
+        assert!(!d.expand(usize::MAX), "cannot allocate");
+        assert!(d.expand(5000));
+        assert!(d.is_rehashing());
+        assert!(!d.expand(10_000), "already rehashing");
+        assert_eq!(next_power(0), 4);
+        assert_eq!(next_power(5), 8);
+        assert_eq!(next_power(1 << 20), 1 << 20);
+    }
+
+    /// Runs a full SCAN while `mutate` changes the dict between calls and
+    /// returns every key seen.
+    fn full_scan(d: &mut Dict<Box<[u8]>, u64>, mut mutate: impl FnMut(&mut Dict<Box<[u8]>, u64>)) -> Vec<Box<[u8]>> {
+        let mut seen = Vec::new();
+        let mut cursor = 0u64;
+        let mut calls = 0;
+        loop {
+            cursor = d.scan(cursor, |k, _| seen.push(k.clone()));
+            calls += 1;
+            assert!(calls < 10_000_000, "scan does not terminate");
+            if cursor == 0 {
+                break;
+            }
+            mutate(d);
+        }
+        seen
+    }
+
+    #[test]
+    fn scan_without_changes_returns_everything_exactly_once() {
+        for n in [0u64, 1, 5, 100, 3000] {
+            let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+            for i in 0..n {
+                d.insert(key(i), i);
+            }
+            while d.rehash(100) {}
+            let mut seen = full_scan(&mut d, |_| {});
+            seen.sort();
+            let mut want: Vec<Box<[u8]>> = (0..n).map(key).collect();
+            want.sort();
+            assert_eq!(seen, want);
+            // Frozen in the middle of a rehash, growing and shrinking.
+            if n >= 100 {
+                for target in [n as usize * 4, n as usize] {
+                    let mut d2: Dict<Box<[u8]>, u64> = Dict::new();
+                    d2.expand(n as usize * 2);
+                    for i in 0..n {
+                        d2.insert(key(i), i);
+                    }
+                    assert!(d2.expand(target));
+                    d2.rehash(10);
+                    assert!(d2.is_rehashing());
+                    let mut seen = full_scan(&mut d2, |_| {});
+                    seen.sort();
+                    assert_eq!(seen, want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn scan_guarantee_holds_under_growth_and_shrink() {
+        let mut rng = Rng(0x5eed);
+        for round in 0..300u64 {
+            let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+            let stable_n = 1 + rng.below(300);
+            let volatile_start = rng.below(4000);
+            // Stable keys live through the whole scan; volatile keys come
+            // and go, driving the table to grow and shrink.
+            for i in 0..stable_n {
+                d.insert(key(i), i);
+            }
+            let mut next_volatile = 1_000_000u64;
+            let mut volatile: Vec<u64> = Vec::new();
+            for _ in 0..volatile_start {
+                d.insert(key(next_volatile), next_volatile);
+                volatile.push(next_volatile);
+                next_volatile += 1;
+            }
+            if rng.below(2) == 0 {
+                while d.rehash(100) {}
+            }
+            let grow_bias = rng.below(3);
+            let seen = full_scan(&mut d, |d| match rng.below(6) {
+                0 | 1 if grow_bias > 0 => {
+                    for _ in 0..rng.below(200) {
+                        d.insert(key(next_volatile), next_volatile);
+                        volatile.push(next_volatile);
+                        next_volatile += 1;
+                    }
+                }
+                0..=2 => {
+                    for _ in 0..rng.below(400) {
+                        if volatile.is_empty() {
+                            break;
+                        }
+                        let i = rng.below(volatile.len() as u64) as usize;
+                        let k = volatile.swap_remove(i);
+                        assert!(d.remove(&key(k)).is_some());
+                    }
+                    if d.needs_resize() {
+                        d.resize();
+                    }
+                }
+                3 => {
+                    d.rehash(rng.below(50) as usize);
+                }
+                4 => {
+                    if d.needs_resize() {
+                        d.resize();
+                    }
+                    d.rehash_ms(1);
+                }
+                _ => {}
+            });
+            let seen: HashSet<Box<[u8]>> = seen.into_iter().collect();
+            for i in 0..stable_n {
+                assert!(seen.contains(&key(i)), "round {}: stable key {} not returned by SCAN", round, i);
+            }
+            check_invariants(&d);
+        }
+    }
+
+    #[test]
+    fn scan_guarantee_with_table_resized_at_every_call() {
+        // Alternate a 4x growth and a shrink back between every two calls.
+        for n in [50u64, 700] {
+            let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+            for i in 0..n {
+                d.insert(key(i), i);
+            }
+            let mut flip = false;
+            let seen = full_scan(&mut d, |d| {
+                while d.rehash(100) {}
+                flip = !flip;
+                let target = if flip { d.len() * 8 } else { d.len() };
+                d.expand(target);
+                d.rehash(1);
+            });
+            let seen: HashSet<Box<[u8]>> = seen.into_iter().collect();
+            assert_eq!(seen.len(), n as usize);
+        }
+    }
+
+    #[test]
+    fn random_entry_reaches_every_key() {
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        assert!(d.random_entry().is_none());
+        assert!(d.fair_random_entry().is_none());
+        for i in 0..200 {
+            d.insert(key(i), i);
+        }
+        let mut seen = HashSet::new();
+        let mut fair_seen = HashSet::new();
+        for _ in 0..20_000 {
+            let (k, v) = d.random_entry().map(|(k, v)| (k.clone(), *v)).unwrap_or_default();
+            assert_eq!(d.get(&k), Some(&v));
+            seen.insert(k);
+            let (k, v) = d.fair_random_entry().map(|(k, v)| (k.clone(), *v)).unwrap_or_default();
+            assert_eq!(d.get(&k), Some(&v));
+            fair_seen.insert(k);
+        }
+        assert_eq!(seen.len(), 200);
+        assert_eq!(fair_seen.len(), 200);
+        // While rehashing, both tables are drawn from.
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        d.expand(4096);
+        for i in 0..3000 {
+            d.insert(key(i), i);
+        }
+        d.expand(8192);
+        d.rehash(600);
+        assert!(d.is_rehashing());
+        let frac_t1 = d.ht[1].used as f64 / d.len() as f64;
+        assert!(frac_t1 > 0.1 && frac_t1 < 0.5, "{}", frac_t1);
+        let mut from_t1 = 0;
+        let mut seen = HashSet::new();
+        for _ in 0..5000 {
+            // Peek without the step random_entry takes, to keep the state.
+            let (k, _) = d.random_entry_no_step().map(|(k, v)| (k.clone(), *v)).unwrap_or_default();
+            if d.ht[1].find(&k, hash_bytes(&k)).is_some() {
+                from_t1 += 1;
+            }
+            seen.insert(k);
+        }
+        // Buckets are picked uniformly over the live range of both tables,
+        // so ht[1]'s share follows its share of the entries, roughly.
+        let got = from_t1 as f64 / 5000.0;
+        assert!((got - frac_t1).abs() < 0.15, "{} of 5000 from ht[1], {} of entries there", from_t1, frac_t1);
+        assert!(seen.len() > 2000);
+    }
+
+    #[test]
+    fn sample_returns_distinct_existing_entries() {
+        let mut rng = Rng(99);
+        for round in 0..400 {
+            let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+            let n = rng.below(2000);
+            for i in 0..n {
+                d.insert(key(i), i * 3);
+            }
+            // Some rounds sparse (after deletes), some mid-rehash.
+            if rng.below(3) == 0 {
+                for i in 0..n {
+                    if i % 8 != 0 {
+                        d.remove(&key(i));
+                    }
+                }
+                if rng.below(2) == 0 && d.needs_resize() {
+                    d.resize();
+                }
+            }
+            let len = d.len();
+            let count = 1 + rng.below(40) as usize;
+            let dense = !d.is_rehashing() && len * 2 >= d.slots();
+            let s: Vec<(Box<[u8]>, u64)> = d.sample(count).into_iter().map(|(k, v)| (k.clone(), *v)).collect();
+            assert!(s.len() <= count.min(len), "round {}", round);
+            if dense && len > 0 {
+                assert!(!s.is_empty(), "round {}: empty sample from a dense table", round);
+            }
+            if count >= len && len <= 4 && d.slots() <= 8 {
+                assert_eq!(s.len(), len, "round {}: small table not sampled whole", round);
+            }
+            let mut distinct = HashSet::new();
+            for (k, v) in &s {
+                assert!(distinct.insert(k.clone()), "round {}: duplicate in sample", round);
+                assert_eq!(d.get(k), Some(v));
+            }
+        }
+    }
+
+    #[test]
+    fn rehash_ms_terminates_and_completes() {
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        d.expand(200_000);
+        for i in 0..200_000 {
+            d.insert(key(i), i);
+        }
+        assert!(d.expand(1 << 20));
+        let mut calls = 0;
+        while d.rehash_ms(1) {
+            calls += 1;
+            assert!(calls < 100_000);
+        }
+        assert!(!d.is_rehashing());
+        assert_eq!(d.slots(), 1 << 20);
+        assert!(!d.rehash_ms(1), "nothing to do");
+        assert_eq!(d.len(), 200_000);
+        for i in (0..200_000).step_by(1000) {
+            assert_eq!(d.get(&key(i)), Some(&i));
+        }
+        // A huge empty-bucket run cannot make one step slow: rehash(1)
+        // visits at most 10 empty buckets.
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        d.expand(1 << 16);
+        d.insert(key(1), 1);
+        d.resize();
+        let before = d.rehash_idx;
+        d.rehash(1);
+        assert!(d.rehash_idx <= before + 10 || !d.is_rehashing());
+    }
+
+    #[test]
+    fn iterators_visit_each_entry_once_and_can_mutate() {
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        for i in 0..1000 {
+            d.insert(key(i), i);
+        }
+        d.expand(8192);
+        d.rehash(100);
+        assert!(d.is_rehashing());
+        assert_eq!(d.iter().len(), 1000);
+        for (_, v) in d.iter_mut() {
+            *v *= 2;
+        }
+        let keys: HashSet<&Box<[u8]>> = d.keys().collect();
+        assert_eq!(keys.len(), 1000);
+        let sum: u64 = d.values().sum();
+        assert_eq!(sum, (0..1000u64).map(|i| i * 2).sum());
+        for i in 0..1000 {
+            assert_eq!(d.get(&key(i)), Some(&(i * 2)));
+        }
+        let dbg = format!("{:?}", {
+            let mut small: Dict<String, u8> = Dict::new();
+            small.insert("a".to_string(), 1);
+            small
+        });
+        assert_eq!(dbg, "{\"a\": 1}");
+    }
+
+    #[test]
+    fn stats_and_mem_usage() {
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        assert_eq!(d.stats(), "No stats available for empty dictionaries\n");
+        let empty = d.mem_usage();
+        for i in 0..3 {
+            d.insert(key(i), i);
+        }
+        let s = d.stats();
+        assert!(s.starts_with("Hash table 0 stats (main hash table):\n table size: 4\n number of elements: 3\n"), "{}", s);
+        assert!(s.contains(" Chain length distribution:\n"), "{}", s);
+        // The distribution's counts add up to the table size.
+        let total: usize = s
+            .lines()
+            .filter(|l| l.starts_with("   "))
+            .filter_map(|l| l.trim().split(':').nth(1)?.split_whitespace().next()?.parse::<usize>().ok())
+            .sum();
+        assert_eq!(total, 4, "{}", s);
+        let small = d.mem_usage();
+        assert!(small > empty);
+        for i in 3..1000 {
+            d.insert(key(i), i);
+        }
+        let big = d.mem_usage();
+        assert!(big >= small + 997 * std::mem::size_of::<Entry<Box<[u8]>, u64>>());
+        // While rehashing, both tables report.
+        d.expand(4096);
+        d.rehash(10);
+        assert!(d.is_rehashing());
+        let s = d.stats();
+        assert!(s.contains("Hash table 0 stats (main hash table):\n table size: 1024\n"), "{}", s);
+        assert!(s.contains("Hash table 1 stats (rehashing target):\n table size: 4096\n"), "{}", s);
+        assert!(d.mem_usage() > big);
+    }
+
+    #[test]
+    fn hash_is_stable_and_seeded_once() {
+        assert_eq!(hash_bytes(b"foo"), hash_bytes(b"foo"));
+        assert_ne!(hash_bytes(b"foo"), hash_bytes(b"fop"));
+        assert_eq!(hash_bytes_nocase(b"FoO"), hash_bytes_nocase(b"foo"));
+        assert_eq!(hash_seed(), hash_seed());
+        assert_eq!(hash_bytes(b"x"), siphash::siphash12(&hash_seed(), b"x"));
+    }
+
+    #[test]
+    fn micro_benchmark_prints_only() {
+        let n = 200_000u64;
+        let keys: Vec<Box<[u8]>> = (0..n).map(key).collect();
+        let t = Instant::now();
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        for (i, k) in keys.iter().enumerate() {
+            d.insert(k.clone(), i as u64);
+        }
+        let ins = t.elapsed();
+        let t = Instant::now();
+        let mut hits = 0;
+        for k in &keys {
+            hits += d.find(k).is_some() as usize;
+        }
+        let look = t.elapsed();
+        assert_eq!(hits, n as usize);
+        let t = Instant::now();
+        let mut m: HashMap<Box<[u8]>, u64> = HashMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            m.insert(k.clone(), i as u64);
+        }
+        let mins = t.elapsed();
+        let t = Instant::now();
+        for k in &keys {
+            hits += m.get(k).is_some() as usize;
+        }
+        let mlook = t.elapsed();
+        println!(
+            "dict: {} inserts {:?}, lookups {:?}, {} bytes/entry (excl. key data); std HashMap: inserts {:?}, lookups {:?}",
+            n,
+            ins,
+            look,
+            d.mem_usage() / n as usize,
+            mins,
+            mlook
+        );
+        assert_eq!(hits, 2 * n as usize);
     }
 }
