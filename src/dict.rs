@@ -1299,6 +1299,8 @@ mod tests {
     #[test]
     fn scan_guarantee_holds_under_growth_and_shrink() {
         let mut rng = Rng(0x5eed);
+        let mut grows_mid_scan = 0;
+        let mut shrinks_mid_scan = 0;
         for round in 0..300u64 {
             let mut d: Dict<Box<[u8]>, u64> = Dict::new();
             let stable_n = 1 + rng.below(300);
@@ -1319,16 +1321,16 @@ mod tests {
                 while d.rehash(100) {}
             }
             let grow_bias = rng.below(3);
-            let seen = full_scan(&mut d, |d| match rng.below(6) {
-                0 | 1 if grow_bias > 0 => {
-                    for _ in 0..rng.below(200) {
+            let mut mutate = |d: &mut Dict<Box<[u8]>, u64>| match rng.below(6) {
+                0 | 1 if grow_bias > 0 && volatile.len() < 8000 => {
+                    for _ in 0..rng.below(40) {
                         d.insert(key(next_volatile), next_volatile);
                         volatile.push(next_volatile);
                         next_volatile += 1;
                     }
                 }
                 0..=2 => {
-                    for _ in 0..rng.below(400) {
+                    for _ in 0..rng.below(60) {
                         if volatile.is_empty() {
                             break;
                         }
@@ -1347,9 +1349,21 @@ mod tests {
                     if d.needs_resize() {
                         d.resize();
                     }
-                    d.rehash_ms(1);
+                    d.rehash_ms(0);
                 }
                 _ => {}
+            };
+            let seen = full_scan(&mut d, |d| {
+                let before = (d.ht[0].size(), d.ht[1].size());
+                mutate(d);
+                let after = (d.ht[0].size(), d.ht[1].size());
+                if after.1 != 0 && before.1 == 0 {
+                    if after.1 > after.0 {
+                        grows_mid_scan += 1;
+                    } else {
+                        shrinks_mid_scan += 1;
+                    }
+                }
             });
             let seen: HashSet<Box<[u8]>> = seen.into_iter().collect();
             for i in 0..stable_n {
@@ -1357,6 +1371,8 @@ mod tests {
             }
             check_invariants(&d);
         }
+        // The property was exercised in both directions.
+        assert!(grows_mid_scan > 50 && shrinks_mid_scan > 50, "{} grows, {} shrinks", grows_mid_scan, shrinks_mid_scan);
     }
 
     #[test]
