@@ -227,6 +227,17 @@ impl<K, V> Table<K, V> {
     fn index(&self, hash: u64) -> usize {
         (hash & self.mask()) as usize
     }
+
+    /// Drops every entry without recursing down long chains.
+    fn clear(&mut self) {
+        for b in self.buckets.iter_mut() {
+            let mut cur = b.take();
+            while let Some(mut e) = cur {
+                cur = e.next.take();
+            }
+        }
+        self.used = 0;
+    }
 }
 
 impl<K: DictKey, V> Table<K, V> {
@@ -281,17 +292,6 @@ impl<K: DictKey, V> Table<K, V> {
         self.buckets[idx] = Some(e);
         self.used += 1;
     }
-
-    /// Drops every entry without recursing down long chains.
-    fn clear(&mut self) {
-        for b in self.buckets.iter_mut() {
-            let mut cur = b.take();
-            while let Some(mut e) = cur {
-                cur = e.next.take();
-            }
-        }
-        self.used = 0;
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -312,14 +312,8 @@ impl<K: DictKey, V> Default for Dict<K, V> {
 
 impl<K, V> Drop for Dict<K, V> {
     fn drop(&mut self) {
-        // Iteratively, so that no chain is dropped recursively.
         for t in self.ht.iter_mut() {
-            for b in t.buckets.iter_mut() {
-                let mut cur = b.take();
-                while let Some(mut e) = cur {
-                    cur = e.next.take();
-                }
-            }
+            t.clear();
         }
     }
 }
@@ -486,7 +480,10 @@ impl<K: DictKey, V> Dict<K, V> {
         if self.is_empty() {
             return None;
         }
-        let h = hash_bytes(key);
+        self.find_entry_h(key, hash_bytes(key))
+    }
+
+    fn find_entry_h(&self, key: &[u8], h: u64) -> Option<&Entry<K, V>> {
         match self.ht[0].find(key, h) {
             Some(e) => Some(e),
             None if self.is_rehashing() => self.ht[1].find(key, h),
@@ -494,12 +491,12 @@ impl<K: DictKey, V> Dict<K, V> {
         }
     }
 
-    fn find_entry_mut(&mut self, key: &[u8]) -> Option<&mut Entry<K, V>> {
+    fn find_entry_mut(&mut self, key: &[u8], h: u64) -> Option<&mut Entry<K, V>> {
         if self.is_empty() {
             return None;
         }
-        let h = hash_bytes(key);
-        let table = if self.ht[0].find(key, h).is_some() { 0 } else { 1 };
+        // Only while rehashing can the key be in either table.
+        let table = if self.is_rehashing() && self.ht[0].find(key, h).is_none() { 1 } else { 0 };
         self.ht[table].find_mut(key, h)
     }
 
@@ -523,7 +520,8 @@ impl<K: DictKey, V> Dict<K, V> {
     /// A mutable value for `key`, after one rehash step.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
         self.rehash_step();
-        self.find_entry_mut(key).map(|e| &mut e.val)
+        let h = hash_bytes(key);
+        self.find_entry_mut(key, h).map(|e| &mut e.val)
     }
 
     pub fn contains_key(&self, key: &[u8]) -> bool {
@@ -537,10 +535,11 @@ impl<K: DictKey, V> Dict<K, V> {
     pub fn insert(&mut self, key: K, val: V) -> Option<V> {
         self.rehash_step();
         self.expand_if_needed();
-        if let Some(e) = self.find_entry_mut(key.key_bytes()) {
+        let h = hash_bytes(key.key_bytes());
+        if let Some(e) = self.find_entry_mut(key.key_bytes(), h) {
             return Some(std::mem::replace(&mut e.val, val));
         }
-        self.push_new(key, val);
+        self.push_new(key, val, h);
         None
     }
 
@@ -548,18 +547,18 @@ impl<K: DictKey, V> Dict<K, V> {
     pub fn add(&mut self, key: K, val: V) -> Result<(), (K, V)> {
         self.rehash_step();
         self.expand_if_needed();
-        if self.find_entry(key.key_bytes()).is_some() {
+        let h = hash_bytes(key.key_bytes());
+        if self.find_entry_h(key.key_bytes(), h).is_some() {
             return Err((key, val));
         }
-        self.push_new(key, val);
+        self.push_new(key, val, h);
         Ok(())
     }
 
     /// Links a new entry at the head of its chain, in `ht[1]` while
     /// rehashing (the most recently added entries are the likeliest to be
     /// accessed, and `ht[0]` is emptying).
-    fn push_new(&mut self, key: K, val: V) {
-        let h = hash_bytes(key.key_bytes());
+    fn push_new(&mut self, key: K, val: V, h: u64) {
         let t = if self.is_rehashing() { 1 } else { 0 };
         self.ht[t].push_front(Box::new(Entry { key, val, next: None }), h);
     }
@@ -909,9 +908,12 @@ impl<K: DictKey + std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for Dict<
     }
 }
 
+/// The buckets of ht[0] followed by those of ht[1].
+type BothTables<I> = std::iter::Chain<I, I>;
+
 /// Shared iterator over a dict's entries.
 pub struct Iter<'a, K, V> {
-    buckets: std::iter::Chain<std::slice::Iter<'a, Bucket<K, V>>, std::slice::Iter<'a, Bucket<K, V>>>,
+    buckets: BothTables<std::slice::Iter<'a, Bucket<K, V>>>,
     cur: Option<&'a Entry<K, V>>,
     left: usize,
 }
@@ -942,7 +944,7 @@ impl<K, V> ExactSizeIterator for Iter<'_, K, V> {}
 
 /// Iterator over a dict's entries with mutable values.
 pub struct IterMut<'a, K, V> {
-    buckets: std::iter::Chain<std::slice::IterMut<'a, Bucket<K, V>>, std::slice::IterMut<'a, Bucket<K, V>>>,
+    buckets: BothTables<std::slice::IterMut<'a, Bucket<K, V>>>,
     cur: Option<&'a mut Entry<K, V>>,
     left: usize,
 }
@@ -1611,7 +1613,7 @@ mod tests {
         let mins = t.elapsed();
         let t = Instant::now();
         for k in &keys {
-            hits += m.get(k).is_some() as usize;
+            hits += m.contains_key(k) as usize;
         }
         let mlook = t.elapsed();
         println!(
