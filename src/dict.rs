@@ -25,6 +25,12 @@
 //! returns every element present for the whole scan at least once however the
 //! table is resized between calls. Iterators borrow the dict, so they cannot
 //! observe a rehash step: every iterator is a "safe iterator".
+//!
+//! Rust's borrows decide which calls pay the rehash step: everything taking
+//! `&mut self` (`find`, `get_mut`, `insert`, `add`, `remove`, `random_entry`,
+//! `sample`…) does; the shared-borrow reads (`get`, `get_key_value`,
+//! `contains_key`, `scan`, iterators) do not. The resize switch
+//! (`set_resize_allowed`) is per thread, as the main thread owns every dict.
 
 use std::cell::Cell;
 use std::fmt::Write as _;
@@ -555,6 +561,30 @@ impl<K: DictKey, V> Dict<K, V> {
         Ok(())
     }
 
+    /// The value for `key`, inserted from `make` first if absent
+    /// (`dictAddOrFind`); `key` is dropped when the entry exists. Returns
+    /// the value and whether it was inserted.
+    pub fn get_or_insert_with<F: FnOnce() -> V>(&mut self, key: K, make: F) -> (&mut V, bool) {
+        self.rehash_step();
+        self.expand_if_needed();
+        let h = hash_bytes(key.key_bytes());
+        let inserted = self.find_entry_h(key.key_bytes(), h).is_none();
+        if inserted {
+            self.push_new(key, make(), h);
+            // The new entry heads its chain.
+            let t = if self.is_rehashing() { 1 } else { 0 };
+            let idx = self.ht[t].index(h);
+            if let Some(e) = self.ht[t].buckets[idx].as_deref_mut() {
+                return (&mut e.val, true);
+            }
+            unreachable!("entry just linked at the head of its bucket");
+        }
+        match self.find_entry_mut(key.key_bytes(), h) {
+            Some(e) => (&mut e.val, false),
+            None => unreachable!("entry found a moment ago"),
+        }
+    }
+
     /// Links a new entry at the head of its chain, in `ht[1]` while
     /// rehashing (the most recently added entries are the likeliest to be
     /// accessed, and `ht[0]` is emptying).
@@ -1068,6 +1098,21 @@ mod tests {
         assert_eq!(d.get(b""), Some(&1));
         assert_eq!(d.get(&[0, 255, 0]), Some(&2));
         assert_eq!(d.get(&[0, 255]), None);
+    }
+
+    #[test]
+    fn get_or_insert_with_adds_once() {
+        let mut d: Dict<Box<[u8]>, Vec<u32>> = Dict::new();
+        for i in 0..5000u32 {
+            let (v, inserted) = d.get_or_insert_with(key(u64::from(i % 1000)), Vec::new);
+            assert_eq!(inserted, i < 1000);
+            v.push(i);
+        }
+        assert_eq!(d.len(), 1000);
+        check_invariants(&d);
+        for i in 0..1000u32 {
+            assert_eq!(d.get(&key(u64::from(i))).map(|v| v.len()), Some(5));
+        }
     }
 
     #[test]
