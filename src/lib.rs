@@ -19,6 +19,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod dict;
 pub mod ld;
 pub mod log;
 pub mod networking;
@@ -26,6 +27,7 @@ pub mod object;
 pub mod proto;
 pub mod server;
 pub mod sha1;
+pub mod siphash;
 pub mod util;
 pub mod zmalloc;
 
