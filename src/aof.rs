@@ -480,7 +480,7 @@ impl Server {
                         continue;
                     }
                 }
-                match v {
+                match &v.val {
                     Value::Str(s) => {
                         let mut vb = itoa::Buffer::new();
                         cat_command(&mut buf, 3, [&b"SET"[..], k, s.as_bytes(&mut vb)]);

@@ -92,6 +92,10 @@ pub struct Config {
     pub databases: i64,
     pub always_show_logo: bool,
     pub hz: i64,
+    pub lfu_log_factor: i64,
+    pub lfu_decay_time: i64,
+    pub active_expire_effort: i64,
+    pub activerehashing: bool,
     pub dynamic_hz: bool,
     pub maxclients: i64,
     pub requirepass: Option<Vec<u8>>,
@@ -764,9 +768,9 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     // Memory management and eviction.
     stored_int!("maxmemory-samples", None, 5, 1, INT_MAX, 0),
     stored_int!("maxmemory-eviction-tenacity", None, 10, 0, 100, 0),
-    stored_int!("lfu-log-factor", None, 10, 0, INT_MAX, 0),
-    stored_int!("lfu-decay-time", None, 1, 0, INT_MAX, 0),
-    stored_int!("active-expire-effort", None, 1, 1, 10, 0),
+    int_cfg!("lfu-log-factor", None, lfu_log_factor, 10, 0, INT_MAX, 0, None),
+    int_cfg!("lfu-decay-time", None, lfu_decay_time, 1, 0, INT_MAX, 0, None),
+    int_cfg!("active-expire-effort", None, active_expire_effort, 1, 1, 10, 0, None),
     // Lazy freeing.
     stored_bool!("lazyfree-lazy-eviction", None, false, 0),
     stored_bool!("lazyfree-lazy-expire", None, false, 0),
@@ -823,7 +827,7 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     stored_int!("hll-sparse-max-bytes", None, 3000, 0, LONG_MAX, MEMORY),
     stored_int!("stream-node-max-bytes", None, 4096, 0, LONG_MAX, MEMORY),
     stored_int!("stream-node-max-entries", None, 100, 0, LONG_MAX, 0),
-    stored_bool!("activerehashing", None, true, 0),
+    bool_cfg!("activerehashing", None, activerehashing, true, 0, None),
     // Dead options Redis 6.2 still reads from a file and ignores.
     ConfigDef {
         name: "list-max-ziplist-entries",

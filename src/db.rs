@@ -10,13 +10,17 @@
 //!    it (`setKey` / `genericSetKey`); every change calls
 //!    `signal_modified_key`, the hook WATCH builds on.
 //!
-//! The tables are std maps for now; the keyspace issue moves them onto
-//! Redis's incrementally rehashed dict (`dict.rs`), which also gives SCAN
-//! its cursor guarantee and RANDOMKEY its O(1) pick.
+//! 4. The tables are [`Dict`]s: incrementally rehashed, so no resize
+//!    stalls a command; SCAN uses their reverse-binary cursor and
+//!    RANDOMKEY their O(1) random pick. The server cron shrinks sparse
+//!    tables and spends a millisecond per tick rehashing
+//!    (`databases_cron`).
+//! 5. Every access through the lookup functions refreshes the object's
+//!    LRU clock, or its LFU counter under an LFU policy, unless a fork
+//!    child is running (touching pages would defeat copy-on-write).
 
-use std::collections::HashMap;
-
-use crate::object::Value;
+use crate::dict::Dict;
+use crate::object::{self, Obj, Value};
 use crate::proto::Argv;
 use crate::server::Server;
 
@@ -24,16 +28,19 @@ pub type Key = Box<[u8]>;
 
 pub struct Db {
     pub id: usize,
-    pub dict: HashMap<Key, Value>,
+    pub dict: Dict<Key, Obj>,
     /// Key → absolute expire time in unix milliseconds.
-    pub expires: HashMap<Key, i64>,
-    /// Average TTL estimate for INFO keyspace (`avg_ttl`).
+    pub expires: Dict<Key, i64>,
+    /// Average TTL estimate for INFO keyspace (`avg_ttl`), kept by the
+    /// active expire cycle.
     pub avg_ttl: i64,
+    /// Where the active expire cycle resumes its walk of `expires`.
+    pub expires_cursor: u64,
 }
 
 impl Db {
     pub fn new(id: usize) -> Db {
-        Db { id, dict: HashMap::new(), expires: HashMap::new(), avg_ttl: 0 }
+        Db { id, dict: Dict::new(), expires: Dict::new(), avg_ttl: 0, expires_cursor: 0 }
     }
 
     /// Number of keys (`dictSize(db->dict)`).
@@ -48,43 +55,105 @@ impl Db {
 
     /// The expire time of `key` in unix ms, if it has one (`getExpire`).
     pub fn get_expire(&self, key: &[u8]) -> Option<i64> {
+        if self.expires.is_empty() {
+            return None;
+        }
         self.expires.get(key).copied()
     }
 
     /// Sets the expire of an existing key (`setExpire`).
     pub fn set_expire(&mut self, key: &[u8], when_ms: i64) {
-        if let Some((k, _)) = self.dict.get_key_value(key) {
-            let k = k.clone();
-            self.expires.insert(k, when_ms);
+        if !self.dict.contains_key(key) {
+            return;
+        }
+        match self.expires.get_mut(key) {
+            Some(w) => *w = when_ms,
+            None => {
+                self.expires.insert(key.into(), when_ms);
+            }
         }
     }
 
     /// Removes a key's TTL; true if it had one (`removeExpire`).
     pub fn remove_expire(&mut self, key: &[u8]) -> bool {
+        if self.expires.is_empty() {
+            return false;
+        }
         self.expires.remove(key).is_some()
     }
 
     /// Deletes a key and its TTL; true if it existed (`dbSyncDelete`).
     pub fn delete(&mut self, key: &[u8]) -> bool {
-        self.expires.remove(key);
-        self.dict.remove(key).is_some()
+        self.remove(key).is_some()
+    }
+
+    /// Takes a key's object out of the db, with its TTL removed too.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
+        if !self.expires.is_empty() {
+            self.expires.remove(key);
+        }
+        self.dict.remove(key).map(|(_, o)| o)
     }
 
     /// Memory of the tables themselves, without keys and values
     /// (the per-db part of `used_memory_overhead`).
     pub fn overhead(&self) -> usize {
-        let slot = std::mem::size_of::<(Key, Value)>() + 1;
-        let eslot = std::mem::size_of::<(Key, i64)>() + 1;
-        self.dict.capacity() * slot + self.expires.capacity() * eslot
+        self.dict.mem_usage() + self.expires.mem_usage()
     }
 
     /// Removes every key; returns how many there were.
     pub fn clear(&mut self) -> usize {
         let n = self.dict.len();
-        self.dict = HashMap::new();
-        self.expires = HashMap::new();
+        self.dict = Dict::new();
+        self.expires = Dict::new();
         self.avg_ttl = 0;
+        self.expires_cursor = 0;
         n
+    }
+
+    /// Shrinks either table if it became sparse (`tryResizeHashTables`).
+    pub fn try_resize_hash_tables(&mut self) {
+        if self.dict.needs_resize() {
+            self.dict.resize();
+        }
+        if self.expires.needs_resize() {
+            self.expires.resize();
+        }
+    }
+
+    /// Rehashes for about 1 ms if a table is rehashing; true if it did
+    /// any work (`incrementallyRehash`).
+    pub fn incrementally_rehash(&mut self) -> bool {
+        if self.dict.is_rehashing() {
+            self.dict.rehash_ms(1);
+            return true;
+        }
+        if self.expires.is_rehashing() {
+            self.expires.rehash_ms(1);
+            return true;
+        }
+        false
+    }
+}
+
+/// How an access updates an object's `lru` field.
+#[derive(Clone, Copy)]
+pub enum Touch {
+    /// A fork child is running, or the caller asked not to touch.
+    No,
+    Lru(u32),
+    Lfu { unixtime: i64, log_factor: i64, decay_time: i64 },
+}
+
+impl Touch {
+    pub fn apply(self, o: &mut Obj) {
+        match self {
+            Touch::No => {}
+            Touch::Lru(clock) => o.lru = clock,
+            Touch::Lfu { unixtime, log_factor, decay_time } => {
+                o.lru = object::lfu_touch(o.lru, unixtime, log_factor, decay_time, crate::util::random_f64())
+            }
+        }
     }
 }
 
@@ -113,10 +182,7 @@ impl Server {
         if !self.key_is_expired(db, key) {
             return false;
         }
-        self.stats.expiredkeys += 1;
-        self.dbs[db].delete(key);
-        self.propagate_expire(db, key);
-        self.signal_modified_key(db, key);
+        self.delete_expired_key_and_propagate(db, key);
         true
     }
 
@@ -127,24 +193,73 @@ impl Server {
         self.propagate(db, &argv);
     }
 
-    /// Looks a key up for reading (`lookupKeyRead`): lazily expires it and
-    /// counts a keyspace hit or miss.
-    pub fn lookup_key_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
-        self.expire_if_needed(db, key);
-        let found = self.dbs[db].dict.contains_key(key);
-        if found {
-            self.stats.keyspace_hits += 1;
-        } else {
-            self.stats.keyspace_misses += 1;
-        }
-        self.dbs[db].dict.get(key)
+    /// True if the maxmemory policy is an LFU one.
+    pub fn lfu_policy(&self) -> bool {
+        matches!(self.config.maxmemory_policy, 1 | 5)
     }
 
-    /// Looks a key up for writing (`lookupKeyWrite`): lazily expires it,
-    /// no hit/miss counting.
+    /// How an access now updates `lru` (`lookupKey`'s touch rules).
+    pub fn touch_mode(&self) -> Touch {
+        if self.has_active_child_process() {
+            Touch::No
+        } else if self.lfu_policy() {
+            Touch::Lfu {
+                unixtime: self.unixtime,
+                log_factor: self.config.lfu_log_factor,
+                decay_time: self.config.lfu_decay_time,
+            }
+        } else {
+            Touch::Lru(object::lru_clock(self.mstime))
+        }
+    }
+
+    /// The `lru` field of an object created now (`createObject`).
+    pub fn new_lru(&self) -> u32 {
+        if self.lfu_policy() {
+            object::lfu_init(self.unixtime)
+        } else {
+            object::lru_clock(self.mstime)
+        }
+    }
+
+    /// Wraps a value into a keyspace object created now.
+    pub fn new_obj(&self, val: Value) -> Obj {
+        Obj { val, lru: self.new_lru() }
+    }
+
+    /// Looks a key up for reading (`lookupKeyRead`): lazily expires it,
+    /// counts a keyspace hit or miss and touches the object.
+    pub fn lookup_key_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.expire_if_needed(db, key);
+        let touch = self.touch_mode();
+        match self.dbs[db].dict.get_mut(key) {
+            Some(o) => {
+                self.stats.keyspace_hits += 1;
+                touch.apply(o);
+                Some(&o.val)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Looks a key up for writing (`lookupKeyWrite`): lazily expires it and
+    /// touches the object; no hit/miss counting.
     pub fn lookup_key_write(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
         self.expire_if_needed(db, key);
-        self.dbs[db].dict.get_mut(key)
+        let touch = self.touch_mode();
+        let o = self.dbs[db].dict.get_mut(key)?;
+        touch.apply(o);
+        Some(&mut o.val)
+    }
+
+    /// Looks a key up without touching it or counting stats, after lazy
+    /// expiry (`LOOKUP_NOTOUCH`, as OBJECT and DEBUG OBJECT do).
+    pub fn lookup_key_notouch(&mut self, db: usize, key: &[u8]) -> Option<&Obj> {
+        self.expire_if_needed(db, key);
+        self.dbs[db].dict.find(key)
     }
 
     /// True if the key exists (after lazy expiry), without counting stats.
@@ -154,18 +269,36 @@ impl Server {
     }
 
     /// Sets `key` to `val`, adding or overwriting; the TTL is removed
-    /// unless `keepttl` (`genericSetKey`).
+    /// unless `keepttl` (`genericSetKey`). An overwrite keeps the old
+    /// object's LFU counter under an LFU policy (`dbOverwrite`).
     pub fn set_key(&mut self, db: usize, key: &[u8], val: Value, keepttl: bool) {
+        let mut o = self.new_obj(val);
+        let lfu = self.lfu_policy();
         let d = &mut self.dbs[db];
         match d.dict.get_mut(key) {
-            Some(v) => *v = val,
+            Some(old) => {
+                if lfu {
+                    o.lru = old.lru;
+                }
+                *old = o;
+            }
             None => {
-                d.dict.insert(key.into(), val);
+                d.dict.insert(key.into(), o);
             }
         }
         if !keepttl {
-            d.expires.remove(key);
+            d.remove_expire(key);
         }
+        self.signal_modified_key(db, key);
+    }
+
+    /// Adds or replaces `key` with an existing object, keeping its access
+    /// clock (RENAME and MOVE move the object itself in Redis). The TTL
+    /// is removed; the caller sets the one it carries over.
+    pub fn set_key_obj(&mut self, db: usize, key: &[u8], o: Obj) {
+        let d = &mut self.dbs[db];
+        d.remove_expire(key);
+        d.dict.insert(key.into(), o);
         self.signal_modified_key(db, key);
     }
 
@@ -184,5 +317,5 @@ impl Server {
 
     /// Keyspace event notification hook (`notifyKeyspaceEvent`); the
     /// notifications issue fills it in.
-    pub fn notify_keyspace_event(&mut self, _class: u32, _event: &str, _key: &[u8], _db: usize) {}
+    pub fn notify_keyspace_event(&mut self, _class: i32, _event: &str, _key: &[u8], _db: usize) {}
 }

@@ -19,6 +19,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod expire;
 pub mod dict;
 pub mod ld;
 pub mod log;

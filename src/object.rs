@@ -102,6 +102,55 @@ pub fn lfu_touch(lru: u32, unixtime: i64, log_factor: i64, decay_time: i64, r: f
     (lfu_time_in_minutes(unixtime) << 8) | counter
 }
 
+/// Bytes of an RDB length prefix (`rdbSaveLen`).
+pub fn rdb_len_size(len: u64) -> usize {
+    if len < 1 << 6 {
+        1
+    } else if len < 1 << 14 {
+        2
+    } else if len <= u32::MAX as u64 {
+        5
+    } else {
+        9
+    }
+}
+
+/// Bytes of a string in an RDB file (`rdbSaveRawString` without LZF
+/// compression): small integers in their integer encoding, else a length
+/// prefix and the bytes.
+pub fn rdb_string_len(b: &[u8]) -> usize {
+    if b.len() <= 11 {
+        if let Some(v) = crate::util::string2ll(b) {
+            return rdb_int_len(v).unwrap_or(rdb_len_size(b.len() as u64) + b.len());
+        }
+    }
+    rdb_len_size(b.len() as u64) + b.len()
+}
+
+fn rdb_int_len(v: i64) -> Option<usize> {
+    if (i8::MIN as i64..=i8::MAX as i64).contains(&v) {
+        Some(2)
+    } else if (i16::MIN as i64..=i16::MAX as i64).contains(&v) {
+        Some(3)
+    } else if (i32::MIN as i64..=i32::MAX as i64).contains(&v) {
+        Some(5)
+    } else {
+        None
+    }
+}
+
+/// DEBUG OBJECT's `serializedlength` (`rdbSavedObjectLen`). Long strings
+/// are counted uncompressed until the RDB writer brings LZF.
+pub fn serialized_len(v: &Value) -> usize {
+    match v {
+        Value::Str(RStr::Int(i)) => {
+            rdb_int_len(*i).unwrap_or_else(|| rdb_string_len(itoa::Buffer::new().format(*i).as_bytes()))
+        }
+        Value::Str(RStr::Embstr(b)) => rdb_string_len(b),
+        Value::Str(RStr::Raw(b)) => rdb_string_len(b),
+    }
+}
+
 /// A value stored under a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {

@@ -102,6 +102,11 @@ pub struct Stats {
     pub net_output_bytes: u64,
     pub expiredkeys: u64,
     pub evictedkeys: u64,
+    /// Running estimate of the share of expired keys still in memory.
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached_count: u64,
+    /// Microseconds spent in the active expire cycle.
+    pub expire_cycle_time_used: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub total_error_replies: u64,
@@ -170,6 +175,10 @@ pub struct Server {
     pub executable: String,
     pub configfile: Option<String>,
     pub shutdown_asap: bool,
+    /// DEBUG SET-ACTIVE-EXPIRE: the expire cycle runs only when true.
+    pub active_expire_enabled: bool,
+    /// State of the active expire cycle and of the databases cron.
+    pub expire: crate::expire::ExpireState,
     pub arch_bits: u32,
     /// Scratch buffers reused each loop iteration.
     scratch_fired: Vec<ae::Fired>,
@@ -239,6 +248,8 @@ impl Server {
             executable: String::new(),
             configfile: None,
             shutdown_asap: false,
+            active_expire_enabled: true,
+            expire: Default::default(),
             arch_bits: (std::mem::size_of::<usize>() * 8) as u32,
             scratch_fired: Vec::with_capacity(1024),
             scratch_due: Vec::new(),
@@ -445,6 +456,9 @@ impl Server {
 
     /// Runs before every poll (`beforeSleep`).
     pub fn before_sleep(&mut self) {
+        if self.active_expire_enabled && !self.loading {
+            self.active_expire_cycle(crate::expire::CycleType::Fast);
+        }
         // The AOF is written before any reply leaves (see aof.rs).
         if self.aof.state == crate::aof::AofStatus::On {
             self.flush_append_only_file(false);
@@ -499,6 +513,7 @@ impl Server {
             }
         }
         self.clients_cron();
+        self.databases_cron();
         self.check_client_pause_timeout();
         self.cronloops += 1;
         if period_ms <= 0 {

@@ -62,7 +62,7 @@ fn write_bytes<'a>(s: &'a mut Server, db: usize, key: &[u8], min_len: usize) -> 
     if s.lookup_key_write(db, key).is_none() {
         s.set_key(db, key, Value::Str(RStr::Raw(Vec::new())), false);
     }
-    match s.dbs[db].dict.get_mut(key) {
+    match s.dbs[db].dict.get_mut(key).map(|o| &mut o.val) {
         Some(Value::Str(v)) => {
             let raw = v.make_raw();
             if raw.len() < min_len {

@@ -69,7 +69,7 @@ impl Server {
             for (k, v) in db.dict.iter() {
                 let mut d = [0u8; 20];
                 mix_digest(&mut d, k);
-                mix_value_digest(&mut d, v, db.expires.contains_key(k));
+                mix_value_digest(&mut d, &v.val, db.expires.contains_key(k));
                 xor_digest(&mut fin, &d);
             }
         }
@@ -86,8 +86,12 @@ const DEBUG_HELP: &[&str] = &[
     "    Flush the AOF buffers on disk and reload the AOF in memory.",
     "DIGEST-VALUE <key> [<key> ...]",
     "    Output a hex signature of the values of all the specified keys.",
+    "HTSTATS <dbid>",
+    "    Return hash table statistics of the specified Redis database.",
     "LOG <message>",
     "    Write <message> to the server log.",
+    "OBJECT <key>",
+    "    Show low level info about `key` and associated value.",
     "PANIC",
     "    Crash the server simulating a panic.",
     "POPULATE <count> [<prefix>] [<size>]",
@@ -97,6 +101,10 @@ const DEBUG_HELP: &[&str] = &[
     "    Sets the threshold for elements to be inserted as plain vs packed nodes",
     "SEGFAULT",
     "    Crash the server with sigsegv.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
     "SLEEP <seconds>",
     "    Stop the server for <seconds>. Decimals allowed.",
 ];
@@ -142,6 +150,44 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
         }
         (b"panic", 2) => panic!("DEBUG PANIC called at Unix time {}", s.unixtime),
         (b"quicklist-packed-threshold", 3) => c.add_reply_ok(),
+        (b"set-active-expire", 3) => {
+            s.active_expire_enabled = crate::util::string2ll(c.argv.get(2)).unwrap_or(0) != 0;
+            c.add_reply_ok();
+        }
+        (b"object", 3) => {
+            let db = c.db;
+            let clock = crate::object::lru_clock(s.mstime);
+            let Some(o) = s.lookup_key_notouch(db, c.argv.get(2)) else {
+                c.add_reply_error("no such key");
+                return;
+            };
+            let line = format!(
+                "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                o as *const _,
+                o.val.refcount(),
+                o.val.encoding(),
+                crate::object::serialized_len(&o.val),
+                o.lru,
+                crate::object::estimate_idle_time_ms(o.lru, clock) / 1000
+            );
+            c.add_reply_status(&line);
+        }
+        (b"htstats", 3) => {
+            let id = match crate::util::string2ll(c.argv.get(2)) {
+                Some(v) if v >= 0 && (v as usize) < s.dbs.len() => v as usize,
+                Some(_) => {
+                    c.add_reply_error("Out of range database");
+                    return;
+                }
+                None => {
+                    c.add_reply_error("value is not an integer or out of range");
+                    return;
+                }
+            };
+            let d = &s.dbs[id];
+            let text = format!("[Dictionary HT]\n{}[Expires HT]\n{}", d.dict.stats(), d.expires.stats());
+            c.add_reply_verbatim(text.as_bytes(), "txt");
+        }
         (b"aof-flush-sleep", 3) => match crate::util::string2ll(c.argv.get(2)) {
             Some(us) if us >= 0 => {
                 s.aof.flush_sleep_us = us as u64;
@@ -181,7 +227,7 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
             for j in 2..argc {
                 let mut d = [0u8; 20];
                 if let Some(v) = s.dbs[db].dict.get(c.argv.get(j)) {
-                    mix_value_digest(&mut d, v, false);
+                    mix_value_digest(&mut d, &v.val, false);
                 }
                 c.add_reply_status(&hex(&d));
             }
@@ -198,7 +244,7 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
             };
             let prefix = if argc >= 4 { c.argv.get(3).to_vec() } else { b"key".to_vec() };
             let db = c.db;
-            s.dbs[db].dict.reserve(count as usize);
+            s.dbs[db].dict.expand(count as usize);
             let mut key = Vec::with_capacity(prefix.len() + 21);
             for j in 0..count {
                 key.clear();
@@ -218,7 +264,8 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
                         RStr::from_bytes_no_int(&v)
                     }
                 };
-                s.dbs[db].dict.insert(key.as_slice().into(), Value::Str(val));
+                let o = s.new_obj(Value::Str(val));
+                s.dbs[db].dict.insert(key.as_slice().into(), o);
                 s.signal_modified_key(db, &key);
             }
             c.add_reply_ok();
@@ -238,11 +285,11 @@ mod tests {
     fn digest_matches_redis() {
         let mut s = Server::new(Config::with_defaults()).unwrap();
         assert_eq!(hex(&s.compute_dataset_digest()), "0000000000000000000000000000000000000000");
-        s.dbs[0].dict.insert(b"a"[..].into(), Value::Str(RStr::from_bytes(b"b")));
+        s.set_key(0, b"a", Value::Str(RStr::from_bytes(b"b")), false);
         assert_eq!(hex(&s.compute_dataset_digest()), "479783d7290f02957dfbe3408a858ba13eea1709");
         // Moving the same data to another db changes the digest.
-        let v = s.dbs[0].dict.remove(&b"a"[..]).unwrap();
-        s.dbs[1].dict.insert(b"a"[..].into(), v);
+        let o = s.dbs[0].remove(b"a").unwrap();
+        s.set_key_obj(1, b"a", o);
         assert_ne!(hex(&s.compute_dataset_digest()), "479783d7290f02957dfbe3408a858ba13eea1709");
     }
 }

@@ -23,6 +23,7 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!("type", type_command, 2, "read-only fast @keyspace", 1, 1, 1),
     cmd!("keys", keys_command, 2, "read-only sort_for_script @keyspace @dangerous", 0, 0, 0),
     cmd!("randomkey", randomkey_command, 1, "read-only random @keyspace", 0, 0, 0),
+    cmd!("scan", scan_command, -2, "read-only random @keyspace", 0, 0, 0),
     cmd!("rename", rename_command, 3, "write @keyspace", 1, 2, 1),
     cmd!("renamenx", renamenx_command, 3, "write fast @keyspace", 1, 2, 1),
     cmd!("move", move_command, 3, "write fast @keyspace", 1, 1, 1),
@@ -98,25 +99,133 @@ pub fn keys_command(s: &mut Server, c: &mut Client) {
     c.set_deferred_array_len(slot, n);
 }
 
-/// RANDOMKEY
+/// RANDOMKEY (`dbRandomKey`): an O(1) random pick; expired picks are
+/// deleted and another one drawn.
 pub fn randomkey_command(s: &mut Server, c: &mut Client) {
     let db = c.db;
-    // Try a few times to find a key that is not expired (Redis gives up
-    // after many tries when every key is volatile and expired).
-    for _ in 0..100 {
-        let n = s.dbs[db].size();
-        if n == 0 {
-            break;
-        }
-        let idx = (crate::util::ustime() as u64).wrapping_mul(6364136223846793005) as usize % n;
-        let Some(key) = s.dbs[db].dict.keys().nth(idx).cloned() else { break };
-        if s.expire_if_needed(db, &key) {
+    loop {
+        let Some((key, _)) = s.dbs[db].dict.random_entry() else {
+            c.add_reply_null();
+            return;
+        };
+        let key = key.clone();
+        if s.dbs[db].expires.contains_key(&key) && s.expire_if_needed(db, &key) {
             continue;
         }
         c.add_reply_bulk(&key);
         return;
     }
-    c.add_reply_null();
+}
+
+/// A SCAN cursor as Redis parses it (`parseScanCursorOrReply`, i.e.
+/// `strtoul`): an optional sign then digits, a negative value wrapping
+/// around, nothing else; an empty string is cursor 0.
+pub fn parse_scan_cursor(b: &[u8]) -> Option<u64> {
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() {
+        return if b.is_empty() { Some(0) } else { None };
+    }
+    let mut v: u64 = 0;
+    for &ch in digits {
+        if !ch.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((ch - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// The options of SCAN and its per-type variants after the cursor.
+pub struct ScanOpts {
+    pub count: usize,
+    pub pattern: Option<Vec<u8>>,
+    pub type_name: Option<Vec<u8>>,
+}
+
+/// Parses `[MATCH pattern] [COUNT count] [TYPE type]` from argument
+/// `first` on, replying with Redis's error on failure. TYPE is accepted
+/// only when `allow_type` (SCAN, not the per-key variants).
+pub fn parse_scan_opts(c: &mut Client, first: usize, allow_type: bool) -> Option<ScanOpts> {
+    let mut o = ScanOpts { count: 10, pattern: None, type_name: None };
+    let mut j = first;
+    while j < c.argv.len() {
+        let has_arg = j + 1 < c.argv.len();
+        let a = c.argv.get(j);
+        if arg_is(a, "count") && has_arg {
+            match string2ll(c.argv.get(j + 1)) {
+                Some(n) if n >= 1 => o.count = n as usize,
+                Some(_) => {
+                    reply_syntax_error(c);
+                    return None;
+                }
+                None => {
+                    c.add_reply_error("value is not an integer or out of range");
+                    return None;
+                }
+            }
+        } else if arg_is(a, "match") && has_arg {
+            let p = c.argv.get(j + 1);
+            o.pattern = if p == b"*" { None } else { Some(p.to_vec()) };
+        } else if allow_type && arg_is(a, "type") && has_arg {
+            o.type_name = Some(c.argv.get(j + 1).to_vec());
+        } else {
+            reply_syntax_error(c);
+            return None;
+        }
+        j += 2;
+    }
+    Some(o)
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+/// (`scanGenericCommand` over the keyspace).
+pub fn scan_command(s: &mut Server, c: &mut Client) {
+    let Some(mut cursor) = parse_scan_cursor(c.argv.get(1)) else {
+        c.add_reply_error("invalid cursor");
+        return;
+    };
+    let Some(opts) = parse_scan_opts(c, 2, true) else { return };
+    let db = c.db;
+    let mut keys: Vec<Box<[u8]>> = Vec::with_capacity(opts.count);
+    let mut maxiterations = opts.count * 10;
+    loop {
+        cursor = s.dbs[db].dict.scan(cursor, |k, _| keys.push(k.clone()));
+        if cursor == 0 || maxiterations == 0 || keys.len() >= opts.count {
+            break;
+        }
+        maxiterations -= 1;
+    }
+    let mut out: Vec<Box<[u8]>> = Vec::with_capacity(keys.len());
+    for k in keys {
+        if let Some(p) = &opts.pattern {
+            if !string_match(p, &k, false) {
+                continue;
+            }
+        }
+        if let Some(t) = &opts.type_name {
+            let matches = match s.dbs[db].dict.get(&k) {
+                Some(o) => o.val.type_name().as_bytes().eq_ignore_ascii_case(t),
+                None => false,
+            };
+            if !matches {
+                continue;
+            }
+        }
+        if s.expire_if_needed(db, &k) {
+            continue;
+        }
+        out.push(k);
+    }
+    c.add_reply_array_len(2);
+    c.add_reply_bulk(itoa::Buffer::new().format(cursor).as_bytes());
+    c.add_reply_array_len(out.len());
+    for k in &out {
+        c.add_reply_bulk(k);
+    }
 }
 
 fn rename_generic(s: &mut Server, c: &mut Client, nx: bool) {
@@ -143,13 +252,12 @@ fn rename_generic(s: &mut Server, c: &mut Client, nx: bool) {
         s.db_delete(db, &dst);
     }
     let expire = s.dbs[db].get_expire(&src);
-    let Some(val) = s.dbs[db].dict.remove(src.as_slice()) else {
+    let Some(obj) = s.dbs[db].remove(&src) else {
         c.add_reply_error("no such key");
         return;
     };
-    s.dbs[db].expires.remove(src.as_slice());
     s.signal_modified_key(db, &src);
-    s.set_key(db, &dst, val, false);
+    s.set_key_obj(db, &dst, obj);
     if let Some(w) = expire {
         s.dbs[db].set_expire(&dst, w);
     }
@@ -201,13 +309,12 @@ pub fn move_command(s: &mut Server, c: &mut Client) {
         return;
     }
     let expire = s.dbs[src].get_expire(&key);
-    let Some(val) = s.dbs[src].dict.remove(key.as_slice()) else {
+    let Some(obj) = s.dbs[src].remove(&key) else {
         c.add_reply_long_long(0);
         return;
     };
-    s.dbs[src].expires.remove(key.as_slice());
     s.signal_modified_key(src, &key);
-    s.set_key(dst, &key, val, false);
+    s.set_key_obj(dst, &key, obj);
     if let Some(w) = expire {
         s.dbs[dst].set_expire(&key, w);
     }
@@ -344,7 +451,7 @@ const OBJECT_HELP: &[&str] = &[
     "    <key>.",
 ];
 
-/// OBJECT ENCODING|REFCOUNT|HELP key
+/// OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ|HELP key
 pub fn object_command(s: &mut Server, c: &mut Client) {
     let sub = c.argv.get(1).to_ascii_lowercase();
     if c.argv.len() == 2 && sub == b"help" {
@@ -355,20 +462,35 @@ pub fn object_command(s: &mut Server, c: &mut Client) {
         reply_subcommand_syntax_error(c);
         return;
     }
-    // OBJECT does not count as an access: no hit/miss stats.
+    // OBJECT does not count as an access: no touch, no hit/miss stats.
     let db = c.db;
-    s.expire_if_needed(db, c.argv.get(2));
-    let v = s.dbs[db].dict.get(c.argv.get(2));
-    match (sub.as_slice(), v) {
-        (b"encoding", Some(v)) => {
-            let e = v.encoding();
-            c.add_reply_bulk(e.as_bytes());
+    let lfu = s.lfu_policy();
+    let clock = crate::object::lru_clock(s.mstime);
+    let (unixtime, decay) = (s.unixtime, s.config.lfu_decay_time);
+    let Some(o) = s.lookup_key_notouch(db, c.argv.get(2)) else {
+        match sub.as_slice() {
+            b"encoding" | b"refcount" | b"idletime" | b"freq" => c.add_reply_null(),
+            _ => reply_subcommand_syntax_error(c),
         }
-        (b"refcount", Some(v)) => {
-            let r = v.refcount();
-            c.add_reply_long_long(r);
+        return;
+    };
+    match sub.as_slice() {
+        b"encoding" => c.add_reply_bulk(o.val.encoding().as_bytes()),
+        b"refcount" => c.add_reply_long_long(o.val.refcount()),
+        b"idletime" => {
+            if lfu {
+                c.add_reply_error("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+                return;
+            }
+            c.add_reply_long_long((crate::object::estimate_idle_time_ms(o.lru, clock) / 1000) as i64);
         }
-        (b"encoding", None) | (b"refcount", None) => c.add_reply_null(),
+        b"freq" => {
+            if !lfu {
+                c.add_reply_error("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+                return;
+            }
+            c.add_reply_long_long(crate::object::lfu_decr_and_return(o.lru, unixtime, decay) as i64);
+        }
         _ => reply_subcommand_syntax_error(c),
     }
 }

@@ -554,9 +554,9 @@ impl Server {
             field!(out, "sync_partial_ok:0");
             field!(out, "sync_partial_err:0");
             field!(out, "expired_keys:{}", st.expiredkeys);
-            field!(out, "expired_stale_perc:0.00");
-            field!(out, "expired_time_cap_reached_count:0");
-            field!(out, "expire_cycle_cpu_milliseconds:0");
+            field!(out, "expired_stale_perc:{:.2}", st.expired_stale_perc * 100.0);
+            field!(out, "expired_time_cap_reached_count:{}", st.expired_time_cap_reached_count);
+            field!(out, "expire_cycle_cpu_milliseconds:{}", st.expire_cycle_time_used / 1000);
             field!(out, "evicted_keys:{}", st.evictedkeys);
             field!(out, "keyspace_hits:{}", st.keyspace_hits);
             field!(out, "keyspace_misses:{}", st.keyspace_misses);
