@@ -19,12 +19,22 @@ pub const OBJ_ENCODING_EMBSTR_SIZE_LIMIT: usize = 44;
 pub const OBJ_SHARED_INTEGERS: i64 = 10000;
 pub const OBJ_SHARED_REFCOUNT: i64 = i32::MAX as i64;
 
-/// A string value with its encoding.
+/// Longest `embstr` kept inside the object itself, with no allocation.
+pub const INLINE_CAP: usize = 14;
+
+/// A string value with its encoding. The type is 16 bytes, so that a
+/// keyspace entry (key, object, next pointer) is one 48-byte allocation:
+/// short embstrs live inline, longer ones behind one thin pointer. This
+/// is how oxredis keeps its bytes per key under Redis's (whose robj and
+/// embstr share one allocation).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RStr {
     Int(i64),
-    Embstr(Box<[u8]>),
-    Raw(Vec<u8>),
+    /// An `embstr` of at most [`INLINE_CAP`] bytes.
+    Inline { len: u8, buf: [u8; INLINE_CAP] },
+    /// An `embstr` up to [`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`] bytes.
+    Embstr(Box<Box<[u8]>>),
+    Raw(Box<Vec<u8>>),
 }
 
 /// What the keyspace stores under a key: the value and its access clock
@@ -146,8 +156,7 @@ pub fn serialized_len(v: &Value) -> usize {
         Value::Str(RStr::Int(i)) => {
             rdb_int_len(*i).unwrap_or_else(|| rdb_string_len(itoa::Buffer::new().format(*i).as_bytes()))
         }
-        Value::Str(RStr::Embstr(b)) => rdb_string_len(b),
-        Value::Str(RStr::Raw(b)) => rdb_string_len(b),
+        Value::Str(s) => rdb_string_len(s.as_bytes(&mut itoa::Buffer::new())),
     }
 }
 
@@ -166,21 +175,33 @@ impl RStr {
                 return RStr::Int(v);
             }
         }
-        if b.len() <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT {
-            RStr::Embstr(b.into())
-        } else {
-            RStr::Raw(b.to_vec())
-        }
+        RStr::from_bytes_no_int(b)
     }
 
     /// A string that is never int-encoded (`createStringObject`), as
     /// DEBUG POPULATE and internal callers create them.
     pub fn from_bytes_no_int(b: &[u8]) -> RStr {
         if b.len() <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT {
-            RStr::Embstr(b.into())
+            RStr::embstr(b)
         } else {
-            RStr::Raw(b.to_vec())
+            RStr::raw(b.to_vec())
         }
+    }
+
+    /// An `embstr` (the caller checked the size limit).
+    fn embstr(b: &[u8]) -> RStr {
+        if b.len() <= INLINE_CAP {
+            let mut buf = [0u8; INLINE_CAP];
+            buf[..b.len()].copy_from_slice(b);
+            RStr::Inline { len: b.len() as u8, buf }
+        } else {
+            RStr::Embstr(Box::new(b.into()))
+        }
+    }
+
+    /// A `raw` string owning `v`.
+    pub fn raw(v: Vec<u8>) -> RStr {
+        RStr::Raw(Box::new(v))
     }
 
     /// Like `from_bytes` but takes ownership (no copy for raw strings).
@@ -188,7 +209,7 @@ impl RStr {
         if v.len() <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT {
             RStr::from_bytes(&v)
         } else {
-            RStr::Raw(v)
+            RStr::raw(v)
         }
     }
 
@@ -196,6 +217,7 @@ impl RStr {
     pub fn as_bytes<'a>(&'a self, buf: &'a mut itoa::Buffer) -> &'a [u8] {
         match self {
             RStr::Int(v) => buf.format(*v).as_bytes(),
+            RStr::Inline { len, buf } => &buf[..*len as usize],
             RStr::Embstr(b) => b,
             RStr::Raw(v) => v,
         }
@@ -214,6 +236,7 @@ impl RStr {
                 let mut b = itoa::Buffer::new();
                 b.format(*v).len()
             }
+            RStr::Inline { len, .. } => *len as usize,
             RStr::Embstr(b) => b.len(),
             RStr::Raw(v) => v.len(),
         }
@@ -227,6 +250,7 @@ impl RStr {
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             RStr::Int(v) => Some(*v),
+            RStr::Inline { len, buf } => string2ll(&buf[..*len as usize]),
             RStr::Embstr(b) => string2ll(b),
             RStr::Raw(v) => string2ll(v),
         }
@@ -236,7 +260,7 @@ impl RStr {
     /// (`dbUnshareStringValue`).
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
         if !matches!(self, RStr::Raw(_)) {
-            *self = RStr::Raw(self.to_vec());
+            *self = RStr::raw(self.to_vec());
         }
         match self {
             RStr::Raw(v) => v,
@@ -249,7 +273,7 @@ impl RStr {
     pub fn encoding(&self) -> &'static str {
         match self {
             RStr::Int(_) => "int",
-            RStr::Embstr(_) => "embstr",
+            RStr::Inline { .. } | RStr::Embstr(_) => "embstr",
             RStr::Raw(_) => "raw",
         }
     }
@@ -310,6 +334,31 @@ mod tests {
         assert_eq!(s.encoding(), "raw");
         assert_eq!(s.to_vec(), b"abcd");
         assert_eq!(RStr::Int(-42).len(), 3);
+    }
+
+    /// The keyspace's memory per key rests on these sizes: a dict entry
+    /// (16-byte key, 24-byte object, next pointer) fills a 48-byte class.
+    #[test]
+    fn objects_stay_compact() {
+        assert_eq!(std::mem::size_of::<RStr>(), 16);
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        assert_eq!(std::mem::size_of::<Obj>(), 24);
+    }
+
+    #[test]
+    fn inline_and_boxed_embstr_agree() {
+        for n in [0, 1, INLINE_CAP, INLINE_CAP + 1, OBJ_ENCODING_EMBSTR_SIZE_LIMIT, OBJ_ENCODING_EMBSTR_SIZE_LIMIT + 1] {
+            let b: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            let s = RStr::from_bytes(&b);
+            assert_eq!(s.to_vec(), b);
+            assert_eq!(s.len(), n);
+            let want = if n <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT { "embstr" } else { "raw" };
+            assert_eq!(s.encoding(), want, "len {}", n);
+        }
+        let mut s = RStr::from_bytes(b"hello");
+        s.make_raw().extend_from_slice(b" world");
+        assert_eq!(s.encoding(), "raw");
+        assert_eq!(s.to_vec(), b"hello world");
     }
 
     #[test]

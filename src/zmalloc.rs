@@ -1,48 +1,66 @@
 //! Memory accounting (mirrors zmalloc.c's `used_memory` counter).
 //!
-//! A global allocator that wraps the system allocator and keeps the number
-//! of bytes currently allocated in one relaxed atomic. INFO memory reports it
-//! as `used_memory`, and `maxmemory` decisions read it. The count is of the
-//! sizes asked for, not the allocator's rounded-up size classes.
+//! The process allocates through jemalloc, as Redis does: its size classes
+//! and arenas are what Redis's memory figures and fragmentation behaviour
+//! are built on, so comparing oxredis with Redis is comparing like with
+//! like. The global allocator wraps jemalloc and keeps, in one relaxed
+//! atomic, the bytes currently allocated counted at the allocator's usable
+//! size (`je_malloc_usable_size`, as zmalloc does with HAVE_MALLOC_SIZE):
+//! INFO memory reports it as `used_memory`, and `maxmemory` decisions read
+//! it.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tikv_jemallocator::Jemalloc;
 
 pub struct CountingAllocator;
 
 static USED: AtomicUsize = AtomicUsize::new(0);
 
-// SAFETY: every call forwards to the system allocator with the same layout
-// and pointer; the only addition is the byte counter.
+/// The name and version INFO prints as `mem_allocator`.
+pub const ALLOCATOR_NAME: &str = "jemalloc-5.3.0";
+
+#[inline]
+fn usable(p: *const u8) -> usize {
+    // SAFETY: `p` is a live pointer returned by jemalloc (callers check for
+    // null and call this before freeing).
+    unsafe { tikv_jemallocator::usable_size(p) }
+}
+
+// SAFETY: every call forwards to jemalloc with the same layout and pointer;
+// the only addition is the byte counter, read from live pointers.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
+        let p = Jemalloc.alloc(layout);
         if !p.is_null() {
-            USED.fetch_add(layout.size(), Ordering::Relaxed);
+            USED.fetch_add(usable(p), Ordering::Relaxed);
         }
         p
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
+        let p = Jemalloc.alloc_zeroed(layout);
         if !p.is_null() {
-            USED.fetch_add(layout.size(), Ordering::Relaxed);
+            USED.fetch_add(usable(p), Ordering::Relaxed);
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        USED.fetch_sub(layout.size(), Ordering::Relaxed);
+        USED.fetch_sub(usable(ptr), Ordering::Relaxed);
+        Jemalloc.dealloc(ptr, layout);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
+        let old = usable(ptr);
+        let p = Jemalloc.realloc(ptr, layout, new_size);
         if !p.is_null() {
-            if new_size > layout.size() {
-                USED.fetch_add(new_size - layout.size(), Ordering::Relaxed);
+            let new = usable(p);
+            if new >= old {
+                USED.fetch_add(new - old, Ordering::Relaxed);
             } else {
-                USED.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+                USED.fetch_sub(old - new, Ordering::Relaxed);
             }
         }
         p

@@ -60,7 +60,7 @@ fn read_bytes(s: &mut Server, db: usize, key: &[u8]) -> Result<Option<Vec<u8>>, 
 /// grown to `min_len` bytes (`lookupStringForBitCommand`).
 fn write_bytes<'a>(s: &'a mut Server, db: usize, key: &[u8], min_len: usize) -> Result<&'a mut Vec<u8>, ()> {
     if s.lookup_key_write(db, key).is_none() {
-        s.set_key(db, key, Value::Str(RStr::Raw(Vec::new())), false);
+        s.set_key(db, key, Value::Str(RStr::raw(Vec::new())), false);
     }
     match s.dbs[db].dict.get_mut(key).map(|o| &mut o.val) {
         Some(Value::Str(v)) => {
@@ -307,7 +307,7 @@ pub fn bitop_command(s: &mut Server, c: &mut Client) {
     if maxlen == 0 {
         s.db_delete(db, &dest);
     } else {
-        s.set_key(db, &dest, Value::Str(RStr::Raw(res)), false);
+        s.set_key(db, &dest, Value::Str(RStr::raw(res)), false);
     }
     s.dirty += 1;
     c.add_reply_long_long(maxlen as i64);

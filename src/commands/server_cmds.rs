@@ -476,7 +476,7 @@ impl Server {
             field!(out, "mem_clients_slaves:0");
             field!(out, "mem_clients_normal:{}", clients_mem);
             field!(out, "mem_aof_buffer:0");
-            field!(out, "mem_allocator:libc");
+            field!(out, "mem_allocator:{}", crate::zmalloc::ALLOCATOR_NAME);
             field!(out, "active_defrag_running:0");
             field!(out, "lazyfree_pending_objects:0");
             field!(out, "lazyfreed_objects:0");

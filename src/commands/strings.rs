@@ -374,7 +374,7 @@ pub fn setrange_command(s: &mut Server, c: &mut Client) {
             let mut v = vec![0u8; offset + val.len()];
             v[offset..].copy_from_slice(val);
             let n = v.len();
-            s.set_key(db, c.argv.get(1), Value::Str(RStr::Raw(v)), false);
+            s.set_key(db, c.argv.get(1), Value::Str(RStr::raw(v)), false);
             s.dirty += 1;
             c.add_reply_long_long(n as i64);
         }
