@@ -124,11 +124,11 @@ impl Db {
     /// Rehashes for about 1 ms if a table is rehashing; true if it did
     /// any work (`incrementallyRehash`).
     pub fn incrementally_rehash(&mut self) -> bool {
-        if self.dict.is_rehashing() {
+        if self.dict.is_resizing() {
             self.dict.rehash_ms(1);
             return true;
         }
-        if self.expires.is_rehashing() {
+        if self.expires.is_resizing() {
             self.expires.rehash_ms(1);
             return true;
         }

@@ -303,11 +303,26 @@ impl<K: DictKey, V> Table<K, V> {
 // ---------------------------------------------------------------------------
 // The dict.
 
+/// Buckets of a new table filled per step while it is being prepared.
+const PREPARE_SLICE: usize = 8192;
+
+/// A big table being prepared for a rehash (see [`Dict::expand`]).
+struct Pending<K, V> {
+    buckets: Vec<Bucket<K, V>>,
+    size: usize,
+}
+
 /// Redis's dict: see the module docs.
 pub struct Dict<K, V> {
     ht: [Table<K, V>; 2],
     /// Next bucket of `ht[0]` to move; meaningful only while rehashing.
     rehash_idx: usize,
+    /// The next table while its buckets are still being filled in.
+    pending: Option<Pending<K, V>>,
+    /// A big old table after its rehash, dropped a slice per step for
+    /// the same reason (its buckets are all empty, but dropping them
+    /// still visits each one).
+    retired: Option<Vec<Bucket<K, V>>>,
 }
 
 impl<K: DictKey, V> Default for Dict<K, V> {
@@ -327,7 +342,7 @@ impl<K, V> Drop for Dict<K, V> {
 impl<K: DictKey, V> Dict<K, V> {
     /// An empty dict; no table is allocated until the first insert.
     pub fn new() -> Self {
-        Dict { ht: [Table::empty(), Table::empty()], rehash_idx: 0 }
+        Dict { ht: [Table::empty(), Table::empty()], rehash_idx: 0, pending: None, retired: None }
     }
 
     /// Number of entries (`dictSize`).
@@ -355,18 +370,42 @@ impl<K: DictKey, V> Dict<K, V> {
 
     // --- resizing -------------------------------------------------------
 
+    /// True while a rehash is under way or its table is being prepared:
+    /// no other resize may start.
+    #[inline]
+    pub fn is_resizing(&self) -> bool {
+        self.is_rehashing() || self.pending.is_some()
+    }
+
     /// Sizes the dict for `size` entries: allocates the first table, or
     /// starts rehashing into a table of the next power of two ≥ `size`
-    /// (`dictExpand`). Returns false when already rehashing, when `size` is
+    /// (`dictExpand`). Returns false when already resizing, when `size` is
     /// below the number of entries, when the size would not change, or when
     /// the table cannot be allocated.
+    ///
+    /// Redis gets a big table from `calloc`, whose pages the kernel zeroes
+    /// lazily; filling millions of buckets at once here would stall the
+    /// server for tens of milliseconds. So a table above `PREPARE_SLICE`
+    /// buckets (when another table exists) is first *prepared*: its
+    /// buckets are filled in slices by the same steps that later move
+    /// entries, while `ht[0]` alone keeps serving (the dict does not count
+    /// as rehashing yet). When it is complete the rehash proper starts.
     pub fn expand(&mut self, size: usize) -> bool {
-        if self.is_rehashing() || self.ht[0].used > size {
+        if self.is_resizing() || self.ht[0].used > size {
             return false;
         }
         let real = next_power(size);
         if real == self.ht[0].size() {
             return false;
+        }
+        if self.ht[0].size() != 0 && real > PREPARE_SLICE {
+            let mut buckets = Vec::new();
+            if buckets.try_reserve_exact(real).is_err() {
+                return false;
+            }
+            self.pending = Some(Pending { buckets, size: real });
+            self.prepare_step();
+            return true;
         }
         let table = match Table::with_size(real) {
             Some(t) => t,
@@ -381,11 +420,25 @@ impl<K: DictKey, V> Dict<K, V> {
         true
     }
 
+    /// Fills one slice of the pending table; when it is complete, installs
+    /// it as `ht[1]` and starts the rehash.
+    fn prepare_step(&mut self) {
+        let Some(p) = self.pending.as_mut() else { return };
+        let n = (p.size - p.buckets.len()).min(PREPARE_SLICE);
+        p.buckets.resize_with(p.buckets.len() + n, || None);
+        if p.buckets.len() == p.size {
+            if let Some(p) = self.pending.take() {
+                self.ht[1] = Table { buckets: p.buckets.into_boxed_slice(), used: 0 };
+                self.rehash_idx = 0;
+            }
+        }
+    }
+
     /// Shrinks (or grows) to the smallest power of two holding every entry,
     /// at least `DICT_HT_INITIAL_SIZE` (`dictResize`). Not while resizing is
     /// disabled or a rehash is under way.
     pub fn resize(&mut self) -> bool {
-        if !resize_allowed() || self.is_rehashing() {
+        if !resize_allowed() || self.is_resizing() {
             return false;
         }
         let minimal = self.ht[0].used.max(DICT_HT_INITIAL_SIZE);
@@ -402,7 +455,7 @@ impl<K: DictKey, V> Dict<K, V> {
 
     /// Grows the table before an insert when it is full (`_dictExpandIfNeeded`).
     fn expand_if_needed(&mut self) {
-        if self.is_rehashing() {
+        if self.is_resizing() {
             return;
         }
         let size = self.ht[0].size();
@@ -420,6 +473,13 @@ impl<K: DictKey, V> Dict<K, V> {
     /// `n * 10` empty buckets so that a sparse table cannot make one call
     /// slow (`dictRehash`). Returns true while there is more to move.
     pub fn rehash(&mut self, n: usize) -> bool {
+        if self.retired.is_some() {
+            self.retire_step();
+        }
+        if self.pending.is_some() {
+            self.prepare_step();
+            return true;
+        }
         if !self.is_rehashing() {
             return false;
         }
@@ -451,17 +511,34 @@ impl<K: DictKey, V> Dict<K, V> {
             }
         }
         if self.ht[0].used == 0 {
-            self.ht[0] = std::mem::replace(&mut self.ht[1], Table::empty());
+            let new = std::mem::replace(&mut self.ht[1], Table::empty());
+            let old = std::mem::replace(&mut self.ht[0], new);
+            if old.size() > PREPARE_SLICE {
+                self.retired = Some(old.buckets.into_vec());
+            }
             self.rehash_idx = 0;
             return false;
         }
         true
     }
 
+    /// Drops one slice of a retired table.
+    fn retire_step(&mut self) {
+        if let Some(r) = self.retired.as_mut() {
+            r.truncate(r.len().saturating_sub(PREPARE_SLICE));
+            if r.is_empty() {
+                self.retired = None;
+            }
+        }
+    }
+
     /// The single step every operation pays while rehashing (`_dictRehashStep`).
     #[inline]
     fn rehash_step(&mut self) {
-        if self.is_rehashing() {
+        if self.retired.is_some() {
+            self.retire_step();
+        }
+        if self.is_resizing() {
             self.rehash(1);
         }
     }
@@ -477,7 +554,7 @@ impl<K: DictKey, V> Dict<K, V> {
                 return true;
             }
         }
-        self.is_rehashing()
+        self.is_resizing()
     }
 
     // --- lookups --------------------------------------------------------
@@ -617,6 +694,8 @@ impl<K: DictKey, V> Dict<K, V> {
             *t = Table::empty();
         }
         self.rehash_idx = 0;
+        self.pending = None;
+        self.retired = None;
     }
 
     // --- iteration ------------------------------------------------------
@@ -852,7 +931,10 @@ impl<K: DictKey, V> Dict<K, V> {
     /// the caller's to add.
     pub fn mem_usage(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.slots() * std::mem::size_of::<Bucket<K, V>>()
+            + (self.slots()
+                + self.pending.as_ref().map_or(0, |p| p.buckets.capacity())
+                + self.retired.as_ref().map_or(0, |r| r.capacity()))
+                * std::mem::size_of::<Bucket<K, V>>()
             + self.len() * std::mem::size_of::<Entry<K, V>>()
     }
 
@@ -1192,7 +1274,7 @@ mod tests {
         }
         // Step a fresh rehash one bucket at a time, checking each state.
         assert!(d.expand(d.len() * 8));
-        assert!(d.is_rehashing());
+        assert!(d.is_resizing());
         let mut steps = 0;
         while d.rehash(1) {
             check_invariants(&d);
@@ -1204,6 +1286,59 @@ mod tests {
         for (k, v) in &model {
             assert_eq!(d.get(&key(*k)), Some(v));
         }
+    }
+
+    /// A big table is filled a slice per step before the rehash proper
+    /// starts; the dict keeps working on `ht[0]` meanwhile.
+    #[test]
+    fn big_tables_are_prepared_in_slices() {
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        for i in 0..1000u64 {
+            d.insert(key(i), i);
+        }
+        while d.rehash(100) {}
+        let target = PREPARE_SLICE * 16;
+        assert!(d.expand(target));
+        assert!(d.is_resizing());
+        assert!(!d.is_rehashing(), "must not rehash before the table is complete");
+        assert!(!d.expand(target * 2), "no second resize while preparing");
+        let mut prepared = d.pending.as_ref().map(|p| p.buckets.len()).unwrap_or(0);
+        assert!(prepared <= PREPARE_SLICE);
+        let mut i = 1000u64;
+        while !d.is_rehashing() {
+            // Every operation pays one bounded preparation step.
+            d.insert(key(i), i);
+            assert_eq!(d.find(&key(i / 2)), Some(&(i / 2)));
+            i += 1;
+            if let Some(p) = d.pending.as_ref() {
+                assert!(p.buckets.len() - prepared <= 2 * PREPARE_SLICE);
+                prepared = p.buckets.len();
+            }
+            assert!(i < 1000 + 100);
+        }
+        assert_eq!(d.ht[1].size(), target);
+        while d.rehash(100) {}
+        assert_eq!(d.ht[0].size(), target);
+        // Shrinking back retires the big table, dropped a slice per step.
+        for j in 0..i {
+            d.remove(&key(j));
+        }
+        d.insert(key(0), 0);
+        i = 1;
+        assert!(d.resize());
+        while d.rehash(1) {}
+        let left = d.retired.as_ref().map(|r| r.len()).unwrap_or(0);
+        assert!(left > 0 && left <= target);
+        d.find(&key(0));
+        let after = d.retired.as_ref().map(|r| r.len()).unwrap_or(0);
+        assert!(after < left && left - after <= PREPARE_SLICE);
+        while d.retired.is_some() {
+            d.find(&key(0));
+        }
+        for j in 0..i {
+            assert_eq!(d.get(&key(j)), Some(&j));
+        }
+        check_invariants(&d);
     }
 
     #[test]
