@@ -13,6 +13,9 @@
 #   BENCH_TESTS   plain-mode tests (default "ping_inline ping_mbulk set get incr")
 #   BENCH_PTESTS  pipelined-mode tests (default "ping_mbulk set get")
 #   BENCH_EXTRA   extra server arguments for both servers (e.g. "--appendonly yes")
+#   BENCH_KEYS    keys for the memory-per-key figure (default 1000000)
+#   BENCH_GROW_N  SETs of random keys for the growth-latency figure (default 5000000)
+#   BENCH_ONLY    run only these sections: "ops", "keyspace" (default both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +26,9 @@ NP=${BENCH_NP:-2000000}
 TESTS=${BENCH_TESTS:-"ping_inline ping_mbulk set get incr"}
 PTESTS=${BENCH_PTESTS:-"ping_mbulk set get"}
 EXTRA=${BENCH_EXTRA:-}
+KEYS=${BENCH_KEYS:-1000000}
+GROW_N=${BENCH_GROW_N:-5000000}
+ONLY=${BENCH_ONLY:-"ops keyspace"}
 TCK=$(getconf CLK_TCK)
 
 command -v redis-benchmark >/dev/null || { echo "bench: redis-benchmark not installed (apt-get install redis-tools)"; exit 1; }
@@ -44,13 +50,15 @@ free_port() {
 
 # start NAME BINARY: starts a server, sets PORT_<NAME> and PID_<NAME>.
 start() {
-    local name=$1 bin=$2 port dir
+    local name=$1 bin=$2 port dir more=""
+    # Redis 7 keeps DEBUG behind an option that 6.2 (and oxredis) lack.
+    if [ "$name" = ref ] && "$bin" --version | grep -q "v=[7-9]"; then more="--enable-debug-command yes"; fi
     port=$(free_port)
     dir="$TMP/$name"
     mkdir -p "$dir"
     # shellcheck disable=SC2086
     "$bin" --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
-        --logfile "$dir/log" $EXTRA &
+        --logfile "$dir/log" $EXTRA $more &
     local pid=$!
     PIDS+=("$pid")
     for _ in $(seq 100); do
@@ -116,5 +124,56 @@ bench_mode() {
     done
 }
 
-bench_mode "-c 50 -n $N" "$N" "$TESTS" -c 50
-bench_mode "-c 50 -P 16 -n $NP" "$NP" "$PTESTS" -c 50 -P 16
+info_field() { redis-cli -p "$1" info "$2" | tr -d '\r' | awk -F: -v f="$3" '$1 == f { print $2 }'; }
+
+# Memory per key: used_memory growth over DEBUG POPULATE $KEYS.
+mem_per_key() {
+    local port=$1 before after
+    redis-cli -p "$port" flushall >/dev/null
+    before=$(info_field "$port" memory used_memory)
+    redis-cli -p "$port" debug populate "$KEYS" >/dev/null
+    after=$(info_field "$port" memory used_memory)
+    echo "$(( (after - before) / KEYS )) $after"
+    redis-cli -p "$port" flushall >/dev/null
+}
+
+# Worst latency while the keyspace grows to about $GROW_N keys: the
+# slowest command in SLOWLOG (server-side µs) and redis-benchmark's max.
+grow_latency() {
+    local port=$1 out worst
+    redis-cli -p "$port" flushall >/dev/null
+    redis-cli -p "$port" config set slowlog-log-slower-than 1000 >/dev/null
+    redis-cli -p "$port" config set slowlog-max-len 1024 >/dev/null
+    redis-cli -p "$port" slowlog reset >/dev/null
+    out=$(redis-benchmark -p "$port" -t set -n "$GROW_N" -r 100000000 -c 50 -P 16 --csv 2>/dev/null | tail -n 1)
+    worst=$(python3 bench/slowlog_max.py "$port")
+    echo "$worst $(echo "$out" | awk -F'"' '{print $16}') $(redis-cli -p "$port" dbsize)"
+    redis-cli -p "$port" config set slowlog-log-slower-than 10000 >/dev/null
+    redis-cli -p "$port" flushall >/dev/null
+}
+
+if [[ " $ONLY " == *" ops "* ]]; then
+    bench_mode "-c 50 -n $N" "$N" "$TESTS" -c 50
+    bench_mode "-c 50 -P 16 -n $NP" "$NP" "$PTESTS" -c 50 -P 16
+fi
+
+if [[ " $ONLY " == *" keyspace "* ]]; then
+    echo
+    echo "== keyspace =="
+    read -r ox_bpk ox_used < <(mem_per_key "$PORT_ox")
+    if [ -n "$REF" ]; then
+        read -r rd_bpk rd_used < <(mem_per_key "$PORT_ref")
+        awk -v a="$ox_bpk" -v b="$rd_bpk" -v ua="$ox_used" -v ub="$rd_used" -v k="$KEYS" 'BEGIN {
+            printf "memory after DEBUG POPULATE %d: oxredis %d B/key (used_memory %.1f MB), redis %d B/key (%.1f MB), ratio %.2fx\n",
+                k, a, ua / 1048576, b, ub / 1048576, (b > 0 ? a / b : 0) }'
+    else
+        echo "memory after DEBUG POPULATE $KEYS: oxredis $ox_bpk B/key"
+    fi
+    read -r ox_w ox_max ox_n < <(grow_latency "$PORT_ox")
+    if [ -n "$REF" ]; then
+        read -r rd_w rd_max rd_n < <(grow_latency "$PORT_ref")
+        echo "growth to ~$ox_n keys (SET -P 16, $GROW_N requests): worst command oxredis ${ox_w} us, redis ${rd_w} us (SLOWLOG); benchmark max latency oxredis ${ox_max} ms, redis ${rd_max} ms"
+    else
+        echo "growth to ~$ox_n keys: worst command oxredis ${ox_w} us (SLOWLOG); benchmark max latency ${ox_max} ms"
+    fi
+fi
