@@ -95,6 +95,11 @@ impl Server {
         Self::start_kind(Kind::Oxredis, args, Some(conf))
     }
 
+    /// Starts oxredis with `-` among its arguments and `stdin_text` piped in.
+    pub fn start_with_stdin(stdin_text: &str, args: &[&str]) -> Server {
+        Self::start_full(Kind::Oxredis, args, None, Some(stdin_text))
+    }
+
     /// Starts the reference `redis-server`, or None if it is not installed.
     pub fn start_reference(args: &[&str]) -> Option<Server> {
         if !reference_installed() {
@@ -104,6 +109,10 @@ impl Server {
     }
 
     pub fn start_kind(kind: Kind, args: &[&str], conf: Option<&str>) -> Server {
+        Self::start_full(kind, args, conf, None)
+    }
+
+    pub fn start_full(kind: Kind, args: &[&str], conf: Option<&str>, stdin_text: Option<&str>) -> Server {
         let bin = match kind {
             Kind::Oxredis => OXREDIS.to_string(),
             Kind::Reference => "redis-server".to_string(),
@@ -129,8 +138,13 @@ impl Server {
                 cmd.arg("--enable-debug-command").arg("yes");
             }
             cmd.args(args);
-            cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-            let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {}", bin, e));
+            let piped = if stdin_text.is_some() { Stdio::piped() } else { Stdio::null() };
+            cmd.stdin(piped).stdout(Stdio::null()).stderr(Stdio::null());
+            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {}", bin, e));
+            if let (Some(text), Some(mut sin)) = (stdin_text, child.stdin.take()) {
+                let _ = sin.write_all(text.as_bytes());
+                // Dropping closes stdin so the server sees EOF.
+            }
             let pid = child.id();
             let mut srv = Server { child: Some(child), port, dir, log, pid, bin: bin.clone() };
             match srv.wait_ready(Duration::from_secs(10)) {
