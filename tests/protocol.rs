@@ -74,6 +74,16 @@ fn malformed_cases() -> Vec<Case> {
         case(b"ECHO \"a\\q\"\r\n", &["$aq"], false),
         case(b"ECHO 'a\\'b'\r\n", &["$a'b"], false),
         case(b"ECHO \"\\n\\r\\t\\b\\a\"\r\n", &["$\n\r\t\x08\x07"], false),
+        // After a closing quote any C isspace() byte ends the argument,
+        // vertical tab and form feed included.
+        case(b"ECHO \"a\"\x0b\r\n", &["$a"], false),
+        case(b"ECHO 'a'\x0b\r\n", &["$a"], false),
+        case(b"ECHO \"a\"\x0c\r\n", &["$a"], false),
+        case(b"\x0bPING\r\n", &[PONG], false),
+        // Redis looks for the inline newline with strchr(): a NUL byte hides
+        // it, so the line is never complete (until the 64 KiB limit).
+        case(b"ECHO a\x00b\r\n", &[], false),
+        case(b"\x00PING\r\nPING\r\n", &[], false),
         // Half a request: nothing yet, connection stays open.
         case(b"*3\r\n", &[], false),
         case(b"*2\r\n$4\r\nECHO\r\n$10\r\nabc", &[], false),
@@ -140,7 +150,11 @@ fn run_cases(srv: &Server, cases: &[Case]) -> Vec<String> {
             fails.push(format!("{}: expected {:?}, got {:?}", show(&c.input), c.replies, got));
             continue;
         }
-        let closed = conn.closed_within(Duration::from_millis(if c.closed { 3000 } else { 200 }));
+        let (extra, closed) = conn.drain_within(Duration::from_millis(if c.closed { 3000 } else { 200 }));
+        if !extra.is_empty() {
+            fails.push(format!("{}: unexpected extra output {}", show(&c.input), show(&extra)));
+            continue;
+        }
         if closed != c.closed {
             fails.push(format!(
                 "{}: connection {} after the replies",

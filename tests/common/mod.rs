@@ -571,6 +571,35 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// Everything the server sends within `d` (plus anything already
+    /// buffered), and whether it closed the connection. Reading stops early
+    /// at EOF; for an open connection it waits the full `d`.
+    pub fn drain_within(&mut self, d: Duration) -> (Vec<u8>, bool) {
+        let mut data = self.buf[self.pos..].to_vec();
+        self.buf.clear();
+        self.pos = 0;
+        self.set_timeout(Duration::from_millis(50));
+        let deadline = Instant::now() + d;
+        let mut tmp = [0u8; 4096];
+        let closed = loop {
+            match self.stream.read(&mut tmp) {
+                Ok(0) => break true,
+                Ok(n) => data.extend_from_slice(&tmp[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
+                    if Instant::now() > deadline {
+                        break false;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break true,
+            }
+        };
+        self.set_timeout(DEFAULT_TIMEOUT);
+        (data, closed)
+    }
+}
+
 /// Builds an argv from a space-separated string literal.
 pub fn args(line: &str) -> Vec<Vec<u8>> {
     line.split_whitespace().map(|s| s.as_bytes().to_vec()).collect()
