@@ -188,6 +188,22 @@ fn random_garbage_over_many_connections() {
     let mut c = srv.conn();
     assert_eq!(c.q("SET after fuzz"), Reply::ok());
     assert_eq!(c.q("GET after"), Reply::bulk("fuzz"));
+    // Every fuzzing connection was closed by its client: none may linger.
+    let mut clients = String::new();
+    for _ in 0..100 {
+        clients = c.q("INFO clients").text();
+        if clients.contains("connected_clients:1\r\n") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let list = c.q("CLIENT LIST").text();
+    panic!(
+        "seed {}: {} closed connections still held by the server after 5 s\n{}",
+        seed,
+        list.lines().count().saturating_sub(1),
+        clients
+    );
 }
 
 #[test]

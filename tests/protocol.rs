@@ -328,3 +328,38 @@ fn big_argument_in_many_pieces() {
     assert_eq!(c.q("STRLEN big"), Reply::Int(val.len() as i64));
     assert_eq!(c.cmd(&["GET", "big"]), Reply::Bulk(Some(val)));
 }
+
+/// A client that sends a request and closes (or half-closes) right away is
+/// answered and then freed: the EOF that arrives together with the data
+/// must not be missed.
+#[test]
+fn client_closing_right_after_request_is_freed() {
+    use std::io::{Read, Write};
+    let ox = Server::start(&[]);
+    for req in [&b"PING\r\n"[..], b"*1\r\n$4\r\nPING\r\n", b"SET k v\r\nGET k\r\n"] {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", ox.port)).unwrap_or_else(|e| panic!("{}", e));
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap_or_else(|e| panic!("{}", e));
+        s.write_all(req).unwrap_or_else(|e| panic!("{}", e));
+        s.shutdown(std::net::Shutdown::Write).unwrap_or_else(|e| panic!("{}", e));
+        let mut out = Vec::new();
+        let r = s.read_to_end(&mut out);
+        assert!(r.is_ok(), "{}: server did not close after the client's EOF ({:?}); got {:?}", show(req), r, String::from_utf8_lossy(&out));
+        assert!(out.starts_with(b"+") || out.starts_with(b"$"), "{:?}", String::from_utf8_lossy(&out));
+    }
+    // Fully closed clients are gone from the server too.
+    for _ in 0..20 {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", ox.port)).unwrap_or_else(|e| panic!("{}", e));
+        let _ = s.write_all(b"PING\r\n");
+        drop(s);
+    }
+    let mut c = ox.conn();
+    let mut clients = String::new();
+    for _ in 0..100 {
+        clients = c.q("INFO clients").text();
+        if clients.contains("connected_clients:1\r\n") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("closed clients still connected after 5 s:\n{}\n{}", clients, c.q("CLIENT LIST").text());
+}
