@@ -99,7 +99,7 @@ fn huge_lengths(rng: &mut Rng) -> Vec<u8> {
         1 => b"*1\r\n$536870912\r\n".to_vec(),
         2 => {
             let mut v = b"*2\r\n$3\r\nGET\r\n$536870000\r\n".to_vec();
-            v.extend(std::iter::repeat(b'z').take(rng.below(200_000) as usize));
+            v.extend(std::iter::repeat_n(b'z', rng.below(200_000) as usize));
             v
         }
         3 => b"*9223372036854775807\r\n".to_vec(),
@@ -219,7 +219,7 @@ fn many_open_connections_with_huge_declared_lengths() {
             1 => {
                 // Declares 512 MB, sends 256 KiB of it.
                 let mut v = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870000\r\n".to_vec();
-                v.extend(std::iter::repeat(b'q').take(256 * 1024));
+                v.extend(std::iter::repeat_n(b'q', 256 * 1024));
                 v
             }
             2 => {

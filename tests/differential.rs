@@ -934,13 +934,15 @@ fn random_stream(rng: &mut common::Rng) -> Vec<u8> {
                 out.extend_from_slice(rng.pick(CMDS).as_bytes());
                 for _ in 0..rng.below(4) {
                     out.push(b' ');
-                    out.extend_from_slice(*rng.pick(ATOMS));
+                    let atom: &&[u8] = rng.pick(ATOMS);
+                    out.extend_from_slice(atom);
                 }
                 out.extend_from_slice(if rng.below(3) == 0 { b"\n" } else { b"\r\n" });
             }
             _ => {
                 // Blank lines, zero counts, stray bytes.
-                out.extend_from_slice(*rng.pick(FILLER));
+                let filler: &&[u8] = rng.pick(FILLER);
+                out.extend_from_slice(filler);
             }
         }
     }

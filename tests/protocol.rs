@@ -94,10 +94,10 @@ fn malformed_cases() -> Vec<Case> {
     after_ping.extend_from_slice(&big_inline);
     v.push(case(&after_ping, &[PONG, "-ERR Protocol error: too big inline request"], true));
     let mut mbulk = b"*".to_vec();
-    mbulk.extend(std::iter::repeat(b'1').take(65 * 1024));
+    mbulk.extend(std::iter::repeat_n(b'1', 65 * 1024));
     v.push(case(&mbulk, &["-ERR Protocol error: too big mbulk count string"], true));
     let mut bulk = b"*1\r\n$".to_vec();
-    bulk.extend(std::iter::repeat(b'1').take(65 * 1024));
+    bulk.extend(std::iter::repeat_n(b'1', 65 * 1024));
     v.push(case(&bulk, &["-ERR Protocol error: too big bulk count string"], true));
     for c in v.iter_mut() {
         c.only_62 = ONLY_62.iter().any(|s| s.as_bytes() == &c.input[..]);
@@ -209,7 +209,7 @@ fn query_buffer_limit_closes_without_reply() {
     let ox = Server::start(&["--client-query-buffer-limit", "1mb"]);
     let mut c = ox.conn();
     let mut req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000\r\n".to_vec();
-    req.extend(std::iter::repeat(b'x').take(1_600_000));
+    req.extend(std::iter::repeat_n(b'x', 1_600_000));
     // The server may close while we are still writing.
     let _ = c.send_raw(&req);
     match c.read_reply_timeout(Duration::from_secs(5)) {
