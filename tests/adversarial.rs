@@ -81,7 +81,7 @@ fn random_resp(rng: &mut Rng) -> Vec<u8> {
 fn random_inline(rng: &mut Rng) -> Vec<u8> {
     let mut line = rng.pick(SAFE_CMDS).as_bytes().to_vec();
     for _ in 0..rng.below(4) {
-        line.push(b' ');
+        line.extend_from_slice(b" ");
         match rng.below(4) {
             0 => line.extend_from_slice(b"\"quoted \\x41 arg\""),
             1 => line.extend_from_slice(b"'single"),

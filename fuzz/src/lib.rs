@@ -123,7 +123,7 @@ pub fn check(data: &[u8]) {
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0.max(1);
         x ^= x >> 12;
         x ^= x << 25;
@@ -132,7 +132,7 @@ impl Rng {
         x.wrapping_mul(0x2545F4914F6CDD1D)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 }
 
@@ -145,7 +145,7 @@ const WORDS: &[&[u8]] = &[
 /// A structured input: RESP pieces, inline lines, numbers near the limits
 /// and random bytes, with two control bytes in front (see [`check`]).
 pub fn generate(rng: &mut Rng) -> Vec<u8> {
-    let mut out = vec![rng.next() as u8, rng.next() as u8];
+    let mut out = vec![rng.next_u64() as u8, rng.next_u64() as u8];
     let parts = 1 + rng.below(12);
     for _ in 0..parts {
         match rng.below(6) {
@@ -157,7 +157,7 @@ pub fn generate(rng: &mut Rng) -> Vec<u8> {
                     let len = rng.below(40) as usize;
                     out.extend_from_slice(format!("${}\r\n", len).as_bytes());
                     for _ in 0..len {
-                        out.push(rng.next() as u8);
+                        out.push(rng.next_u64() as u8);
                     }
                     out.extend_from_slice(b"\r\n");
                 }
@@ -179,21 +179,21 @@ pub fn generate(rng: &mut Rng) -> Vec<u8> {
             }
             3 => {
                 for _ in 0..rng.below(64) {
-                    out.push(rng.next() as u8);
+                    out.push(rng.next_u64() as u8);
                 }
             }
             4 => {
                 // A long run, sometimes past the inline limit.
                 let n = if rng.below(8) == 0 { PROTO_INLINE_MAX_SIZE + rng.below(100) as usize } else { rng.below(3000) as usize };
                 let b = WORDS[rng.below(WORDS.len() as u64) as usize].first().copied().unwrap_or(b'a');
-                out.extend(std::iter::repeat(b).take(n));
+                out.extend(std::iter::repeat_n(b, n));
             }
             _ => {
                 // Mutate what is there.
                 if out.len() > 2 {
                     for _ in 0..1 + rng.below(4) {
                         let i = 2 + rng.below((out.len() - 2) as u64) as usize;
-                        out[i] = rng.next() as u8;
+                        out[i] = rng.next_u64() as u8;
                     }
                 }
             }
