@@ -73,7 +73,7 @@ fn main() {
             std::process::exit(1);
         }
         n += 1;
-        if n % 4096 == 0 {
+        if n.is_multiple_of(4096) {
             if let Some(kb) = rss_kb() {
                 if kb > RSS_LIMIT_KB {
                     eprintln!("FAIL: RSS {} KiB over {} KiB after {} inputs", kb, RSS_LIMIT_KB, n);
