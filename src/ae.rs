@@ -32,6 +32,10 @@ pub const AE_WRITABLE: u8 = 2;
 /// With this flag the writable handler runs before the readable one in
 /// the same iteration (used by `appendfsync always`).
 pub const AE_BARRIER: u8 = 4;
+/// In a fired mask only: the peer closed its side or the socket failed.
+/// With edge-triggered polling no later event reports the EOF, so the
+/// reader must read until the kernel says EOF or EAGAIN.
+pub const AE_HUP: u8 = 8;
 
 /// Returned by a time event handler to delete the event.
 pub const AE_NOMORE: i64 = -1;
@@ -281,6 +285,9 @@ impl EventLoop {
             let mut mask = 0;
             if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                 mask |= AE_READABLE;
+            }
+            if ev.is_read_closed() || ev.is_error() {
+                mask |= AE_HUP;
             }
             if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
                 mask |= AE_WRITABLE;

@@ -135,8 +135,9 @@ impl Server {
     }
 
     /// Reads from a readable client and runs what it sent
-    /// (`readQueryFromClient`).
-    pub fn read_query_from_client(&mut self, fd: RawFd) {
+    /// (`readQueryFromClient`). `hup`: the peer closed its side, so the
+    /// socket is read again until EOF even after a short read.
+    pub fn read_query_from_client(&mut self, fd: RawFd, hup: bool) {
         let id = match self.clients.get(fd as usize) {
             Some(Some(c)) => c.id,
             _ => return,
@@ -153,7 +154,11 @@ impl Server {
                 if remaining > 0 && remaining < readlen {
                     readlen = remaining;
                 } else if remaining > readlen {
-                    readlen = remaining.min(16 * 1024 * 1024);
+                    // Grow with what actually arrived, not with what the
+                    // client announced: a client that declares a huge
+                    // bulk and sends nothing must not pin memory.
+                    let have_total = c.querybuf.len().max(PROTO_IOBUF_LEN);
+                    readlen = remaining.min(16 * 1024 * 1024).min(have_total);
                 }
             }
         }
@@ -202,9 +207,9 @@ impl Server {
             return;
         }
         self.process_input_buffer(&mut c);
-        if n == readlen {
-            // The socket may hold more: edge-triggered, so ask again.
-            self.el.requeue(fd, AE_READABLE);
+        if n == readlen || hup {
+            // The socket may hold more (or an EOF): edge-triggered, so ask again.
+            self.el.requeue(fd, if hup { AE_READABLE | crate::ae::AE_HUP } else { AE_READABLE });
         }
         if c.flags & CLIENT_CLOSE_ASAP != 0 {
             self.free_client(c);

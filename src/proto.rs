@@ -196,7 +196,9 @@ impl ReqParser {
 
     fn parse_inline(&mut self, buf: &[u8], pos: &mut usize, argv: &mut Argv) -> Parsed {
         let rest = &buf[*pos..];
-        let nl = match find_byte(rest, b'\n') {
+        // Redis finds the newline with strchr, which stops at a NUL: a NUL
+        // before the newline means the line never ends (until too big).
+        let nl = match find_byte(rest, b'\n').filter(|&i| find_byte(&rest[..i], 0).is_none()) {
             Some(i) => i,
             None => {
                 if rest.len() > PROTO_INLINE_MAX_SIZE {
@@ -300,12 +302,18 @@ impl ReqParser {
 /// `\n \r \t \b \a \\ \"` and `\xHH` escapes, 'single quotes' with only
 /// `\'`. A closing quote must be followed by whitespace or the end. On
 /// unbalanced quotes returns false and leaves `argv` as it was.
+/// C's `isspace` in the C locale: space, \t, \n, \v, \f, \r.
+#[inline]
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
 pub fn split_args_into(line: &[u8], argv: &mut Argv) -> bool {
     let (save_len, save_args) = (argv.start_arg(), argv.len());
     let n = line.len();
     let mut i = 0;
     loop {
-        while i < n && matches!(line[i], b' ' | b'\n' | b'\r' | b'\t' | b'\x0b' | b'\x0c') {
+        while i < n && is_c_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -339,7 +347,7 @@ pub fn split_args_into(line: &[u8], argv: &mut Argv) -> bool {
                         c => c,
                     });
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         argv.truncate_to(save_len, save_args);
                         return false;
                     }
@@ -358,7 +366,7 @@ pub fn split_args_into(line: &[u8], argv: &mut Argv) -> bool {
                     i += 1;
                     argv.push_byte(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         argv.truncate_to(save_len, save_args);
                         return false;
                     }

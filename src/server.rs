@@ -432,7 +432,7 @@ impl Server {
             let Some(p) = self.el.file_proc(fd, dir) else { continue };
             match (p, dir) {
                 (FileProc::TcpListener(_), _) | (FileProc::UnixListener, _) => self.accept_handler(fd, p),
-                (FileProc::Client, AE_READABLE) => self.read_query_from_client(fd),
+                (FileProc::Client, AE_READABLE) => self.read_query_from_client(fd, mask & ae::AE_HUP != 0),
                 (FileProc::Client, _) => self.send_reply_to_client(fd),
                 (FileProc::RewriteDataToChild, _) | (FileProc::RewriteAckFromChild, _) => {
                     // Registered by the AOF rewrite; nothing registers them yet.
