@@ -1206,7 +1206,12 @@ pub fn main(args: Vec<String>) -> i32 {
         return 1;
     }
     server.startup_memory = crate::zmalloc::used_memory();
-    log::info!("Ready to accept connections");
+    if !server.tcp_listeners.is_empty() {
+        log::info!("Ready to accept connections");
+    }
+    if server.unix_listener >= 0 {
+        log::info!("The server is now ready to accept connections at {}", server.config.unixsocket);
+    }
     server.ae_main();
     0
 }

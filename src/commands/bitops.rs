@@ -128,11 +128,10 @@ pub fn getbit_command(s: &mut Server, c: &mut Client) {
     }
 }
 
-/// Resolves a start/end byte range with negative indexes; None = empty.
-fn byte_range(mut start: i64, mut end: i64, len: i64) -> Option<(usize, usize)> {
-    if start < 0 && end < 0 && start > end {
-        return None;
-    }
+/// Resolves start/end byte indexes the way BITCOUNT and BITPOS do:
+/// negative ones count from the end, then both are clamped to the
+/// string. None when the range is empty.
+fn clamp_range(mut start: i64, mut end: i64, len: i64) -> Option<(usize, usize)> {
     if start < 0 {
         start += len;
     }
@@ -144,30 +143,16 @@ fn byte_range(mut start: i64, mut end: i64, len: i64) -> Option<(usize, usize)> 
     if end >= len {
         end = len - 1;
     }
-    if start > end || len == 0 {
+    if start > end {
         return None;
     }
     Some((start as usize, end as usize))
 }
 
-/// BITCOUNT key [start end]
+/// BITCOUNT key [start end] (`bitcountCommand`: a missing key answers 0
+/// before the range is even parsed).
 pub fn bitcount_command(s: &mut Server, c: &mut Client) {
     let argc = c.argv.len();
-    if argc != 2 && argc != 4 {
-        reply_syntax_error(c);
-        return;
-    }
-    let range = if argc == 4 {
-        match (string2ll(c.argv.get(2)), string2ll(c.argv.get(3))) {
-            (Some(a), Some(b)) => Some((a, b)),
-            _ => {
-                c.add_reply_error("value is not an integer or out of range");
-                return;
-            }
-        }
-    } else {
-        None
-    };
     let v = match read_bytes(s, c.db, c.argv.get(1)) {
         Err(()) => {
             c.add_reply_error(WRONGTYPE);
@@ -179,49 +164,48 @@ pub fn bitcount_command(s: &mut Server, c: &mut Client) {
         }
         Ok(Some(v)) => v,
     };
-    let (a, b) = match range {
-        None if v.is_empty() => {
-            c.add_reply_long_long(0);
+    let len = v.len() as i64;
+    let range = match argc {
+        2 => clamp_range(0, len - 1, len),
+        4 => {
+            let (Some(a), Some(b)) = (string2ll(c.argv.get(2)), string2ll(c.argv.get(3))) else {
+                c.add_reply_error("value is not an integer or out of range");
+                return;
+            };
+            if a < 0 && b < 0 && a > b {
+                None
+            } else {
+                clamp_range(a, b, len)
+            }
+        }
+        _ => {
+            reply_syntax_error(c);
             return;
         }
-        None => (0, v.len() - 1),
-        Some((x, y)) => match byte_range(x, y, v.len() as i64) {
-            Some(r) => r,
-            None => {
-                c.add_reply_long_long(0);
-                return;
-            }
-        },
     };
-    let n: u64 = v[a..=b].iter().map(|x| x.count_ones() as u64).sum();
+    let n: u64 = match range {
+        Some((a, b)) => v[a..=b].iter().map(|x| x.count_ones() as u64).sum(),
+        None => 0,
+    };
     c.add_reply_long_long(n as i64);
 }
 
-/// BITPOS key bit [start [end]]
+/// BITPOS key bit [start [end]] (`bitposCommand`: the bit is parsed
+/// first, then a missing key answers before the range is parsed).
 pub fn bitpos_command(s: &mut Server, c: &mut Client) {
     let argc = c.argv.len();
-    let bit = match c.argv.get(2) {
-        b"1" => 1u8,
-        b"0" => 0u8,
-        _ => {
+    let bit = match string2ll(c.argv.get(2)) {
+        Some(1) => 1u8,
+        Some(0) => 0u8,
+        Some(_) => {
             c.add_reply_error("The bit argument must be 1 or 0.");
             return;
         }
-    };
-    if argc > 5 {
-        reply_syntax_error(c);
-        return;
-    }
-    let mut nums = [0i64; 2];
-    for (i, n) in nums.iter_mut().enumerate().take(argc.saturating_sub(3)) {
-        match string2ll(c.argv.get(3 + i)) {
-            Some(v) => *n = v,
-            None => {
-                c.add_reply_error("value is not an integer or out of range");
-                return;
-            }
+        None => {
+            c.add_reply_error("value is not an integer or out of range");
+            return;
         }
-    }
+    };
     let v = match read_bytes(s, c.db, c.argv.get(1)) {
         Err(()) => {
             c.add_reply_error(WRONGTYPE);
@@ -234,13 +218,27 @@ pub fn bitpos_command(s: &mut Server, c: &mut Client) {
         Ok(Some(v)) => v,
     };
     let len = v.len() as i64;
+    let mut nums = [0i64, len - 1];
+    match argc {
+        3 => {}
+        4 | 5 => {
+            for (i, n) in nums.iter_mut().enumerate().take(argc - 3) {
+                match string2ll(c.argv.get(3 + i)) {
+                    Some(x) => *n = x,
+                    None => {
+                        c.add_reply_error("value is not an integer or out of range");
+                        return;
+                    }
+                }
+            }
+        }
+        _ => {
+            reply_syntax_error(c);
+            return;
+        }
+    }
     let end_given = argc == 5;
-    let (start, end) = match argc {
-        3 => (0, len - 1),
-        4 => (nums[0], len - 1),
-        _ => (nums[0], nums[1]),
-    };
-    let Some((a, b)) = byte_range(start, end, len) else {
+    let Some((a, b)) = clamp_range(nums[0], nums[1], len) else {
         c.add_reply_long_long(-1);
         return;
     };

@@ -251,7 +251,7 @@ pub fn config_command(s: &mut Server, c: &mut Client) {
                 c.add_reply_bulk(v.as_bytes());
             }
         }
-        (b"set", n) if n >= 4 => config_set(s, c),
+        (b"set", 4) => config_set(s, c),
         (b"resetstat", 2) => {
             s.reset_server_stats();
             c.add_reply_ok();
@@ -278,7 +278,7 @@ pub fn config_command(s: &mut Server, c: &mut Client) {
 
 fn config_set(s: &mut Server, c: &mut Client) {
     let name = c.argv.get_str(2).to_string();
-    let args: Vec<String> = (3..c.argv.len()).map(|i| c.argv.get_str(i).into_owned()).collect();
+    let value = c.argv.get_str(3).into_owned();
     let def = match config::lookup(&name) {
         Some(d) if d.flags & config::IMMUTABLE == 0 => d,
         _ => {
@@ -286,25 +286,31 @@ fn config_set(s: &mut Server, c: &mut Client) {
             return;
         }
     };
-    // Options with their own syntax take every argument; the rest take one.
+    // 6.2 takes exactly one value; options with their own syntax (save,
+    // client-output-buffer-limit, …) split it into their arguments.
     let is_special = matches!(def.kind, config::Kind::Special { .. });
     let args: Vec<String> = if is_special {
-        let joined = args.join(" ");
-        match crate::proto::split_args(joined.as_bytes()) {
+        match crate::proto::split_args(value.as_bytes()) {
             Some(v) if !v.is_empty() => v.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect(),
             _ => vec![String::new()],
         }
-    } else if args.len() != 1 {
-        c.add_reply_error("wrong number of arguments for 'config|set' command");
-        return;
     } else {
-        args
+        vec![value.clone()]
     };
-    let shown = c.argv.get_str(3).to_string();
+    let shown = value;
     let old = s.config.clone();
     if let Err(e) = def.set(&mut s.config, &args) {
         s.config = old;
-        c.add_reply_error(&format!("Invalid argument '{}' for CONFIG SET '{}' - {}", shown, name, e));
+        // 6.2's special-syntax options report no reason; `dir` reports
+        // the failed chdir.
+        let msg = if def.name == "dir" {
+            format!("Changing directory: {}", e)
+        } else if is_special {
+            format!("Invalid argument '{}' for CONFIG SET '{}'", shown, name)
+        } else {
+            format!("Invalid argument '{}' for CONFIG SET '{}' - {}", shown, name, e)
+        };
+        c.add_reply_error(&msg);
         return;
     }
     if let Some(apply) = def.apply {

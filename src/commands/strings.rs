@@ -117,6 +117,21 @@ fn expire_to_abs_ms(s: &Server, c: &mut Client, opt: ExpireOpt, arg: usize, cmdn
     }
 }
 
+/// The expire option an argument names, if any.
+fn expire_opt_named(a: &[u8]) -> Option<ExpireOpt> {
+    if arg_is(a, "ex") {
+        Some(ExpireOpt::Ex)
+    } else if arg_is(a, "px") {
+        Some(ExpireOpt::Px)
+    } else if arg_is(a, "exat") {
+        Some(ExpireOpt::ExAt)
+    } else if arg_is(a, "pxat") {
+        Some(ExpireOpt::PxAt)
+    } else {
+        None
+    }
+}
+
 /// SET key value [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL] [NX|XX] [GET]
 pub fn set_command(s: &mut Server, c: &mut Client) {
     let (mut nx, mut xx, mut get) = (false, false, false);
@@ -133,18 +148,12 @@ pub fn set_command(s: &mut Server, c: &mut Client) {
             xx = true;
         } else if arg_is(a, "get") {
             get = true;
-        } else if arg_is(a, "keepttl") && exp == ExpireOpt::None {
+        } else if arg_is(a, "keepttl") && matches!(exp, ExpireOpt::None | ExpireOpt::KeepTtl) {
             exp = ExpireOpt::KeepTtl;
-        } else if has_next && exp == ExpireOpt::None && (arg_is(a, "ex") || arg_is(a, "px") || arg_is(a, "exat") || arg_is(a, "pxat")) {
-            exp = if arg_is(a, "ex") {
-                ExpireOpt::Ex
-            } else if arg_is(a, "px") {
-                ExpireOpt::Px
-            } else if arg_is(a, "exat") {
-                ExpireOpt::ExAt
-            } else {
-                ExpireOpt::PxAt
-            };
+        } else if let Some(opt) = expire_opt_named(a).filter(|o| has_next && (exp == ExpireOpt::None || exp == *o)) {
+            // As in 6.2, an option may repeat (the last value wins) but
+            // not be mixed with another expire option.
+            exp = opt;
             exp_arg = j + 1;
             j += 1;
         } else {
@@ -588,18 +597,10 @@ pub fn getex_command(s: &mut Server, c: &mut Client) {
     while j < argc {
         let a = c.argv.get(j);
         let has_next = j + 1 < argc;
-        if arg_is(a, "persist") && exp == ExpireOpt::None {
+        if arg_is(a, "persist") && matches!(exp, ExpireOpt::None | ExpireOpt::Persist) {
             exp = ExpireOpt::Persist;
-        } else if has_next && exp == ExpireOpt::None && (arg_is(a, "ex") || arg_is(a, "px") || arg_is(a, "exat") || arg_is(a, "pxat")) {
-            exp = if arg_is(a, "ex") {
-                ExpireOpt::Ex
-            } else if arg_is(a, "px") {
-                ExpireOpt::Px
-            } else if arg_is(a, "exat") {
-                ExpireOpt::ExAt
-            } else {
-                ExpireOpt::PxAt
-            };
+        } else if let Some(opt) = expire_opt_named(a).filter(|o| has_next && (exp == ExpireOpt::None || exp == *o)) {
+            exp = opt;
             exp_arg = j + 1;
             j += 1;
         } else {
