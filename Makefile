@@ -37,7 +37,7 @@ fuzz:
 		cd fuzz && cargo +nightly fuzz run proto -- -max_total_time=$(FUZZ_SECONDS); \
 	else \
 		echo "NOTE: cargo-fuzz/nightly not available: running the stable driver"; \
-		$(CARGO) run --release --manifest-path fuzz/Cargo.toml --bin proto_stable -- $(FUZZ_SECONDS); \
+		$(CARGO) run --release --manifest-path fuzz/Cargo.toml --no-default-features --bin proto_stable -- $(FUZZ_SECONDS); \
 	fi
 
 install: all

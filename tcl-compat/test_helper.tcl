@@ -16,8 +16,11 @@ source support/util.tcl
 source support/server.tcl
 
 set ::all_units {}
-foreach f [lsort [glob -nocomplain -directory unit *.tcl]] {
-    lappend ::all_units [file rootname [file tail $f]]
+# Units are unit/*.tcl and unit/<dir>/*.tcl, named without "unit/" and ".tcl"
+# (e.g. "keyspace", "type/string").
+foreach f [lsort [concat [glob -nocomplain -directory unit *.tcl] \
+                         [glob -nocomplain -directory unit */*.tcl]]] {
+    lappend ::all_units [file rootname [string range $f 5 end]]
 }
 
 proc usage {} {
@@ -40,7 +43,8 @@ for {set i 0} {$i < [llength $argv]} {incr i} {
     set arg [lindex $argv [expr {$i + 1}]]
     switch -- $opt {
         --single {
-            set u [file rootname [file tail $arg]]
+            set u [file rootname $arg]
+            if {[string match unit/* $u]} {set u [string range $u 5 end]}
             if {[lsearch -exact $::all_units $u] < 0} {
                 puts stderr "No such unit: $arg"
                 exit 2
