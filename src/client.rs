@@ -188,6 +188,16 @@ impl Client {
         }
     }
 
+    /// A double as Redis 6.2 replies it in RESP2 (`addReplyDouble`): a bulk
+    /// string, `inf`/`-inf` or `%.17g`.
+    pub fn add_reply_double(&mut self, v: f64) {
+        if !self.replies_enabled() {
+            return;
+        }
+        let s = crate::util::reply_double_str(v);
+        self.add_reply_bulk(s.as_bytes());
+    }
+
     /// `+<status>\r\n`.
     pub fn add_reply_status(&mut self, status: &str) {
         if !self.replies_enabled() {

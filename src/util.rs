@@ -392,3 +392,104 @@ pub fn random_u64() -> u64 {
 pub fn random_f64() -> f64 {
     (random_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
+
+/// `strtod` over the whole of `s`, as Redis's `getDoubleFromObject` and
+/// `zslParseRange` use it: C syntax (decimal, hex floats, `inf`,
+/// `infinity`, any case), no leading space, nothing left over, no NaN, no
+/// overflow, no underflow to zero. Denormal results are accepted.
+pub fn strtod_exact(s: &[u8]) -> Option<f64> {
+    if s.is_empty() || s.len() > 4096 || is_c_space(s[0]) || s.contains(&0) {
+        return None;
+    }
+    let mut buf = [0u8; 4097];
+    buf[..s.len()].copy_from_slice(s);
+    let mut end: *mut libc::c_char = std::ptr::null_mut();
+    // SAFETY: `buf` is NUL-terminated (zeroed past `s`, which has no NUL)
+    // and outlives the call; strtod only reads up to that NUL and writes
+    // the end pointer into `end`. errno is thread-local.
+    let (v, consumed, erange) = unsafe {
+        *libc::__errno_location() = 0;
+        let v = libc::strtod(buf.as_ptr() as *const libc::c_char, &mut end);
+        let erange = *libc::__errno_location() == libc::ERANGE;
+        (v, (end as usize).wrapping_sub(buf.as_ptr() as usize), erange)
+    };
+    if consumed != s.len() || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
+        return None;
+    }
+    Some(v)
+}
+
+/// C's `isspace` in the "C" locale.
+pub fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// `printf("%.17g", v)`: how Redis 6.2 replies a double (`addReplyDouble`)
+/// and writes one it cannot write as an integer.
+pub fn fmt_g17(v: f64) -> String {
+    let mut buf = [0u8; 64];
+    // SAFETY: snprintf writes at most buf.len() bytes including the NUL
+    // and the format takes exactly one double.
+    let n = unsafe {
+        libc::snprintf(buf.as_mut_ptr() as *mut libc::c_char, buf.len(), b"%.17g\0".as_ptr() as *const libc::c_char, v)
+    };
+    let n = (n.max(0) as usize).min(buf.len() - 1);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// A double as Redis's `addReplyDouble` sends it in RESP2: `inf`, `-inf`,
+/// otherwise `%.17g`.
+pub fn reply_double_str(v: f64) -> String {
+    if v.is_infinite() {
+        if v > 0.0 { "inf".to_string() } else { "-inf".to_string() }
+    } else {
+        fmt_g17(v)
+    }
+}
+
+/// Redis's `d2string`: `nan`, `inf`, `-inf`, `-0`/`0`, integral values
+/// inside ±2^52 as integers, anything else `%.17g`. Sorted sets store
+/// scores in ziplists this way.
+pub fn d2string(v: f64) -> String {
+    if v.is_nan() {
+        "nan".to_string()
+    } else if v.is_infinite() {
+        if v < 0.0 { "-inf".to_string() } else { "inf".to_string() }
+    } else if v == 0.0 {
+        if v.is_sign_negative() { "-0".to_string() } else { "0".to_string() }
+    } else if v > -4503599627370495.0 && v < 4503599627370496.0 && v == (v as i64) as f64 {
+        itoa::Buffer::new().format(v as i64).to_string()
+    } else {
+        fmt_g17(v)
+    }
+}
+
+#[cfg(test)]
+mod double_tests {
+    use super::*;
+
+    #[test]
+    fn strtod_exact_follows_c() {
+        assert_eq!(strtod_exact(b"1.5"), Some(1.5));
+        assert_eq!(strtod_exact(b"0x10"), Some(16.0));
+        assert_eq!(strtod_exact(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(strtod_exact(b"+Infinity"), Some(f64::INFINITY));
+        assert_eq!(strtod_exact(b"1e-320").map(|v| v > 0.0), Some(true));
+        for bad in [&b""[..], b" 1", b"1 ", b"nan", b"1e400", b"1e-400", b"1x", b"1\x002", b"abc"] {
+            assert_eq!(strtod_exact(bad), None, "{:?}", bad);
+        }
+    }
+
+    #[test]
+    fn double_formats_are_c_formats() {
+        assert_eq!(fmt_g17(1.1), "1.1000000000000001");
+        assert_eq!(fmt_g17(3.0), "3");
+        assert_eq!(fmt_g17(1e20), "1e+20");
+        assert_eq!(reply_double_str(f64::NEG_INFINITY), "-inf");
+        assert_eq!(d2string(3.0), "3");
+        assert_eq!(d2string(-0.0), "-0");
+        assert_eq!(d2string(1.5), "1.5");
+        assert_eq!(d2string(4503599627370496.0), "4503599627370496");
+        assert_eq!(d2string(1e300), "1.0000000000000001e+300");
+    }
+}

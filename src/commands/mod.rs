@@ -13,6 +13,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::client::Client;
 use crate::server::Server;
 
+pub mod args;
 pub mod bitops;
 pub mod connection;
 pub mod debug;
