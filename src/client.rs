@@ -90,6 +90,9 @@ pub struct Client {
     /// The form in which the current command is propagated to the AOF,
     /// when it differs from what was sent (`rewriteClientCommandVector`).
     pub rewritten: Option<Argv>,
+    /// Set by a command that propagates its effect only through
+    /// `Server::also_propagate` (`preventCommandPropagation`).
+    pub prevent_propagation: bool,
 }
 
 impl Client {
@@ -120,6 +123,7 @@ impl Client {
             errors: Vec::new(),
             rejected: false,
             rewritten: None,
+            prevent_propagation: false,
         }
     }
 

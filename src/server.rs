@@ -157,6 +157,9 @@ pub struct Server {
     pub pause_end_ms: i64,
     /// Clients held back by CLIENT PAUSE, served again when it ends.
     pub paused_clients: Vec<(RawFd, u64)>,
+    /// Extra commands the running command propagates after (or instead
+    /// of) itself, as (db, argv) (`server.also_propagate`).
+    pub also_propagate: Vec<(usize, crate::proto::Argv)>,
 
     pub commands: CommandTable,
     pub cmdstats: Vec<CommandStats>,
@@ -233,6 +236,7 @@ impl Server {
             pause_type: PauseType::Off,
             pause_end_ms: 0,
             paused_clients: Vec::new(),
+            also_propagate: Vec::new(),
             cmdstats: vec![CommandStats::default(); ncmds],
             commands,
             dbs,
@@ -746,15 +750,37 @@ impl Server {
             st.failed_calls += 1;
         }
         // Whatever changed the dataset is propagated, in the form the
-        // command chose (`c.rewritten`) or as it was sent.
-        if dirty > 0 {
+        // command chose (`c.rewritten`) or as it was sent, then what it
+        // asked for with `also_propagate`: more than one of those is
+        // wrapped in MULTI/EXEC unless we already are inside a MULTI.
+        if dirty > 0 && !c.prevent_propagation {
             match c.rewritten.take() {
                 Some(argv) => self.propagate(c.db, &argv),
                 None => self.propagate(c.db, &c.argv),
             }
         }
         c.rewritten = None;
+        c.prevent_propagation = false;
+        self.flush_also_propagate(c.flags & CLIENT_MULTI != 0);
         self.stats.numcommands += 1;
+    }
+
+    /// Propagates what commands queued with `also_propagate`.
+    pub fn flush_also_propagate(&mut self, in_multi: bool) {
+        if self.also_propagate.is_empty() {
+            return;
+        }
+        let ops = std::mem::take(&mut self.also_propagate);
+        let wrap = ops.len() > 1 && !in_multi;
+        if wrap {
+            self.propagate(ops[0].0, &crate::proto::Argv::from_slices(&[b"MULTI"]));
+        }
+        for (db, argv) in &ops {
+            self.propagate(*db, argv);
+        }
+        if wrap {
+            self.propagate(ops[ops.len() - 1].0, &crate::proto::Argv::from_slices(&[b"EXEC"]));
+        }
     }
 
     /// Where changes reach the AOF (and later replicas): `propagate`.
