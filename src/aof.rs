@@ -119,6 +119,31 @@ pub fn cat_command<'a, I: IntoIterator<Item = &'a [u8]>>(buf: &mut Vec<u8>, argc
     }
 }
 
+/// Items per command in a rewritten AOF (`AOF_REWRITE_ITEMS_PER_CMD`).
+pub const AOF_REWRITE_ITEMS_PER_CMD: usize = 64;
+
+/// Appends `cmd key item...` commands of at most 64 items each, for a
+/// collection of `total` items of `per_item` arguments each (a member, a
+/// field and its value, a score and its member), as the rewrite does.
+pub fn rewrite_batched<I: Iterator<Item = Vec<u8>>>(buf: &mut Vec<u8>, cmd: &[u8], key: &[u8], total: usize, per_item: usize, mut args: I) {
+    let mut left = total;
+    let mut ib = itoa::Buffer::new();
+    while left > 0 {
+        let n = left.min(AOF_REWRITE_ITEMS_PER_CMD);
+        cat_command(buf, 2 + n * per_item, [cmd, key]);
+        // cat_command wrote "*argc" plus two args; the items follow.
+        for _ in 0..n * per_item {
+            let a = args.next().unwrap_or_default();
+            buf.push(b'$');
+            buf.extend_from_slice(ib.format(a.len()).as_bytes());
+            buf.extend_from_slice(b"\r\n");
+            buf.extend_from_slice(&a);
+            buf.extend_from_slice(b"\r\n");
+        }
+        left -= n;
+    }
+}
+
 /// Appends `PEXPIREAT key <abs ms>` for an expire given in `cmd`'s unit
 /// and base (`catAppendOnlyExpireAtCommand`).
 fn cat_expire_at(buf: &mut Vec<u8>, cmd: &[u8], key: &[u8], when: &[u8], now_ms: i64) {
@@ -484,6 +509,9 @@ impl Server {
                     Value::Str(s) => {
                         let mut vb = itoa::Buffer::new();
                         cat_command(&mut buf, 3, [&b"SET"[..], k, s.as_bytes(&mut vb)]);
+                    }
+                    Value::List(q) => {
+                        rewrite_batched(&mut buf, b"RPUSH", k, q.len(), 1, q.iter().map(|e| e.to_vec()));
                     }
                 }
                 if let Some(w) = expire {

@@ -93,6 +93,9 @@ pub struct Client {
     /// Set by a command that propagates its effect only through
     /// `Server::also_propagate` (`preventCommandPropagation`).
     pub prevent_propagation: bool,
+    /// What the client is blocked on, if `CLIENT_BLOCKED` (see blocked.rs).
+    pub btype: crate::blocked::BlockType,
+    pub bpop: crate::blocked::BlockingState,
 }
 
 impl Client {
@@ -124,6 +127,8 @@ impl Client {
             rejected: false,
             rewritten: None,
             prevent_propagation: false,
+            btype: crate::blocked::BlockType::None,
+            bpop: crate::blocked::BlockingState::default(),
         }
     }
 

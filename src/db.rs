@@ -283,22 +283,41 @@ impl Server {
                 *old = o;
             }
             None => {
+                let ready = matches!(o.val.type_code(), crate::object::OBJ_LIST | crate::object::OBJ_ZSET);
                 d.dict.insert(key.into(), o);
+                if ready {
+                    self.signal_key_as_ready(db, key);
+                }
             }
         }
         if !keepttl {
-            d.remove_expire(key);
+            self.dbs[db].remove_expire(key);
         }
         self.signal_modified_key(db, key);
+    }
+
+    /// Adds a key that does not exist (`dbAdd`): a list or sorted set
+    /// under a key some client waits on makes that key ready.
+    pub fn db_add(&mut self, db: usize, key: &[u8], val: Value) {
+        let ready = matches!(val.type_code(), crate::object::OBJ_LIST | crate::object::OBJ_ZSET);
+        let o = self.new_obj(val);
+        self.dbs[db].dict.insert(key.into(), o);
+        if ready {
+            self.signal_key_as_ready(db, key);
+        }
     }
 
     /// Adds or replaces `key` with an existing object, keeping its access
     /// clock (RENAME and MOVE move the object itself in Redis). The TTL
     /// is removed; the caller sets the one it carries over.
     pub fn set_key_obj(&mut self, db: usize, key: &[u8], o: Obj) {
+        let ready = matches!(o.val.type_code(), crate::object::OBJ_LIST | crate::object::OBJ_ZSET);
         let d = &mut self.dbs[db];
         d.remove_expire(key);
         d.dict.insert(key.into(), o);
+        if ready {
+            self.signal_key_as_ready(db, key);
+        }
         self.signal_modified_key(db, key);
     }
 

@@ -14,6 +14,7 @@ pub mod ae;
 pub mod anet;
 pub mod aof;
 pub mod bio;
+pub mod blocked;
 pub mod check_aof;
 pub mod client;
 pub mod commands;
@@ -31,6 +32,8 @@ pub mod sha1;
 pub mod siphash;
 pub mod util;
 pub mod zmalloc;
+pub mod ziplist;
+pub mod quicklist;
 
 /// Runs the binary: dispatches on the name it was started under, as
 /// Redis does for redis-check-aof / redis-check-rdb.

@@ -407,7 +407,10 @@ impl Server {
     }
 
     /// Frees a client that was taken out of its slot (`freeClient`).
-    pub fn free_client(&mut self, c: Box<Client>) {
+    pub fn free_client(&mut self, mut c: Box<Client>) {
+        if c.flags & CLIENT_BLOCKED != 0 {
+            self.unblock_client(&mut c);
+        }
         if c.fd >= 0 {
             self.el.delete_file_event(c.fd, AE_READABLE | AE_WRITABLE);
             anet::close(c.fd);

@@ -137,6 +137,16 @@ pub fn rdb_string_len(b: &[u8]) -> usize {
     rdb_len_size(b.len() as u64) + b.len()
 }
 
+/// Bytes of an RDB length field.
+pub fn rdb_len_len(n: usize) -> usize {
+    rdb_len_size(n as u64)
+}
+
+/// Bytes of a blob (ziplist, intset) saved as an RDB string, uncompressed.
+pub fn rdb_blob_len(n: usize) -> usize {
+    rdb_len_size(n as u64) + n
+}
+
 fn rdb_int_len(v: i64) -> Option<usize> {
     if (i8::MIN as i64..=i8::MAX as i64).contains(&v) {
         Some(2)
@@ -157,6 +167,9 @@ pub fn serialized_len(v: &Value) -> usize {
             rdb_int_len(*i).unwrap_or_else(|| rdb_string_len(itoa::Buffer::new().format(*i).as_bytes()))
         }
         Value::Str(s) => rdb_string_len(s.as_bytes(&mut itoa::Buffer::new())),
+        // A quicklist is saved as its node count then each node's ziplist
+        // as a string.
+        Value::List(q) => rdb_len_len(q.node_count()) + q.nodes().map(|z| rdb_blob_len(z.blob_len())).sum::<usize>(),
     }
 }
 
@@ -164,6 +177,8 @@ pub fn serialized_len(v: &Value) -> usize {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
     Str(RStr),
+    /// A list: always a quicklist, as in Redis 6.2.
+    List(Box<crate::quicklist::Quicklist>),
 }
 
 impl RStr {
@@ -291,6 +306,7 @@ impl Value {
     pub fn type_code(&self) -> u32 {
         match self {
             Value::Str(_) => OBJ_STRING,
+            Value::List(_) => OBJ_LIST,
         }
     }
 
@@ -298,6 +314,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
         }
     }
 
@@ -305,6 +322,7 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::List(_) => "quicklist",
         }
     }
 

@@ -160,6 +160,8 @@ pub struct Server {
     /// Extra commands the running command propagates after (or instead
     /// of) itself, as (db, argv) (`server.also_propagate`).
     pub also_propagate: Vec<(usize, crate::proto::Argv)>,
+    /// Clients blocked on keys (blocked.rs).
+    pub blocked: crate::blocked::BlockedState,
 
     pub commands: CommandTable,
     pub cmdstats: Vec<CommandStats>,
@@ -214,7 +216,8 @@ impl Server {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, e)
         })?;
         let ncmds = commands.len();
-        let dbs = (0..config.databases.max(1) as usize).map(Db::new).collect();
+        let dbs: Vec<Db> = (0..config.databases.max(1) as usize).map(Db::new).collect();
+        let blocked = crate::blocked::BlockedState::new(dbs.len());
         Ok(Server {
             el: EventLoop::new(maxclients + CONFIG_MIN_RESERVED_FDS as usize)?,
             hz: config.hz.clamp(1, 500),
@@ -237,6 +240,7 @@ impl Server {
             pause_end_ms: 0,
             paused_clients: Vec::new(),
             also_propagate: Vec::new(),
+            blocked,
             cmdstats: vec![CommandStats::default(); ncmds],
             commands,
             dbs,
@@ -460,6 +464,9 @@ impl Server {
 
     /// Runs before every poll (`beforeSleep`).
     pub fn before_sleep(&mut self) {
+        self.handle_blocked_clients_timeout();
+        self.process_unblocked_clients();
+        self.handle_clients_blocked_on_keys();
         if self.active_expire_enabled && !self.loading {
             self.active_expire_cycle(crate::expire::CycleType::Fast);
         }
@@ -685,6 +692,9 @@ impl Server {
             return false;
         }
         self.call(c, idx);
+        if !self.blocked.ready_keys.is_empty() {
+            self.handle_clients_blocked_on_keys();
+        }
         true
     }
 

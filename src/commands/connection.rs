@@ -387,16 +387,17 @@ pub fn client_command(s: &mut Server, c: &mut Client) {
             c.add_reply_ok();
         }
         (b"unblock", 3) | (b"unblock", 4) => {
-            if crate::util::string2ll(c.argv.get(2)).is_none() {
+            let Some(id) = crate::util::string2ll(c.argv.get(2)) else {
                 c.add_reply_error("value is not an integer or out of range");
                 return;
-            }
-            if argc == 4 && !arg_is(c.argv.get(3), "timeout") && !arg_is(c.argv.get(3), "error") {
+            };
+            let error = argc == 4 && arg_is(c.argv.get(3), "error");
+            if argc == 4 && !error && !arg_is(c.argv.get(3), "timeout") {
                 c.add_reply_error("CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
                 return;
             }
-            // No command blocks yet, so no client can be unblocked.
-            c.add_reply_long_long(0);
+            let done = s.client_unblock(id as u64, error);
+            c.add_reply_long_long(done as i64);
         }
         (b"getredir", 2) => c.add_reply_long_long(-1),
         _ => reply_subcommand_syntax_error(c),

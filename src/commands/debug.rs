@@ -51,6 +51,11 @@ fn mix_value_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
             let mut b = itoa::Buffer::new();
             mix_digest(digest, s.as_bytes(&mut b));
         }
+        Value::List(q) => {
+            for e in q.iter() {
+                mix_digest(digest, &e.to_vec());
+            }
+        }
     }
     if has_expire {
         xor_digest(digest, b"!!expire!!");
@@ -161,14 +166,28 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
                 c.add_reply_error("no such key");
                 return;
             };
+            let mut extra = String::new();
+            if let crate::object::Value::List(q) = &o.val {
+                let nodes = q.node_count();
+                let avg = if nodes > 0 { q.len() as f64 / nodes as f64 } else { 0.0 };
+                let usize_sum: usize = q.nodes().map(|z| z.blob_len()).sum();
+                extra = format!(
+                    " ql_nodes:{} ql_avg_node:{:.2} ql_ziplist_max:{} ql_compressed:0 ql_uncompressed_size:{}",
+                    nodes,
+                    avg,
+                    q.fill(),
+                    usize_sum
+                );
+            }
             let line = format!(
-                "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}{}",
                 o as *const _,
                 o.val.refcount(),
                 o.val.encoding(),
                 crate::object::serialized_len(&o.val),
                 o.lru,
-                crate::object::estimate_idle_time_ms(o.lru, clock) / 1000
+                crate::object::estimate_idle_time_ms(o.lru, clock) / 1000,
+                extra
             );
             c.add_reply_status(&line);
         }

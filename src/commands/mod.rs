@@ -18,6 +18,7 @@ pub mod bitops;
 pub mod connection;
 pub mod debug;
 pub mod keys;
+pub mod list;
 pub mod server_cmds;
 pub mod strings;
 
@@ -120,6 +121,7 @@ fn all_defs() -> impl Iterator<Item = &'static CommandDef> {
         .chain(server_cmds::COMMANDS.iter())
         .chain(strings::COMMANDS.iter())
         .chain(keys::COMMANDS.iter())
+        .chain(list::COMMANDS.iter())
         .chain(debug::COMMANDS.iter())
         .chain(bitops::COMMANDS.iter())
 }

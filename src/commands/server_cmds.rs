@@ -426,9 +426,9 @@ impl Server {
             field!(out, "maxclients:{}", self.config.maxclients);
             field!(out, "client_recent_max_input_buffer:{}", max_in);
             field!(out, "client_recent_max_output_buffer:{}", max_out);
-            field!(out, "blocked_clients:0");
+            field!(out, "blocked_clients:{}", self.blocked.blocked_clients);
             field!(out, "tracking_clients:0");
-            field!(out, "clients_in_timeout_table:0");
+            field!(out, "clients_in_timeout_table:{}", self.blocked.clients_timeout_table.len());
         }
         if want("memory") {
             begin(&mut out, "Memory");
