@@ -20,6 +20,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod expire;
+pub mod intset;
 pub mod dict;
 pub mod ld;
 pub mod log;
@@ -31,6 +32,7 @@ pub mod sha1;
 pub mod siphash;
 pub mod util;
 pub mod zmalloc;
+pub mod ziplist;
 
 /// Runs the binary: dispatches on the name it was started under, as
 /// Redis does for redis-check-aof / redis-check-rdb.

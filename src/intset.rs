@@ -1,0 +1,1 @@
+//! The intset (intset.c): placeholder, filled in below.
