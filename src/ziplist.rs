@@ -1604,26 +1604,135 @@ mod tests {
         check(&zl, &[b"h".to_vec(), b"i".to_vec(), b"m".to_vec(), b"t".to_vec()]);
     }
 
+    /// A reference ziplist: values plus the width (1 or 5) of each entry's
+    /// prevlen field, updated by Redis's rules stated plainly (minimal
+    /// widths on insert/delete, `forcelarge`, a cascade that only grows),
+    /// then serialized from scratch. Our blob must equal it byte for byte.
+    #[derive(Default)]
+    struct RefZl {
+        vals: Vec<Vec<u8>>,
+        widths: Vec<usize>,
+    }
+
+    impl RefZl {
+        fn raw(&self, i: usize) -> usize {
+            self.widths[i] + Body::new(&self.vals[i]).len()
+        }
+        fn prev_raw(&self, i: usize) -> usize {
+            if i == 0 {
+                0
+            } else {
+                self.raw(i - 1)
+            }
+        }
+        /// Entry `j` changed length: grow the fields after it while needed.
+        fn cascade(&mut self, mut j: usize) {
+            while j + 1 < self.vals.len() {
+                let need = prevlen_size_for(self.raw(j));
+                if self.widths[j + 1] >= need {
+                    break;
+                }
+                self.widths[j + 1] = 5;
+                j += 1;
+            }
+        }
+        fn insert(&mut self, i: usize, v: &[u8]) {
+            let w = prevlen_size_for(self.prev_raw(i));
+            self.vals.insert(i, v.to_vec());
+            self.widths.insert(i, w);
+            if i + 1 < self.vals.len() {
+                let reqlen = self.raw(i);
+                let old = self.widths[i + 1];
+                let need = prevlen_size_for(reqlen);
+                let new = if old == 5 && need == 1 && reqlen < 4 { 5 } else { need };
+                self.widths[i + 1] = new;
+                if new != old {
+                    self.cascade(i + 1);
+                }
+            }
+        }
+        fn delete(&mut self, i: usize, n: usize) {
+            let end = (i + n).min(self.vals.len());
+            if end == i {
+                return;
+            }
+            let w = prevlen_size_for(self.prev_raw(i));
+            self.vals.drain(i..end);
+            self.widths.drain(i..end);
+            if i < self.vals.len() {
+                let old = self.widths[i];
+                self.widths[i] = w;
+                if w != old {
+                    self.cascade(i);
+                }
+            }
+        }
+        fn replace(&mut self, i: usize, v: &[u8]) {
+            if Body::new(v).len() == Body::new(&self.vals[i]).len() {
+                self.vals[i] = v.to_vec();
+            } else {
+                self.delete(i, 1);
+                self.insert(i, v);
+            }
+        }
+        fn merge(mut self, other: RefZl) -> RefZl {
+            if self.vals.is_empty() {
+                return other;
+            }
+            let seam = self.vals.len() - 1;
+            self.vals.extend(other.vals);
+            self.widths.extend(other.widths);
+            self.cascade(seam);
+            self
+        }
+        fn serialize(&self) -> Vec<u8> {
+            let mut body = Vec::new();
+            let mut tail = ZIPLIST_HEADER_SIZE;
+            for i in 0..self.vals.len() {
+                tail = ZIPLIST_HEADER_SIZE + body.len();
+                let pr = self.prev_raw(i);
+                if self.widths[i] == 1 {
+                    body.push(pr as u8);
+                } else {
+                    body.push(0xfe);
+                    body.extend_from_slice(&(pr as u32).to_le_bytes());
+                }
+                let b = Body::new(&self.vals[i]);
+                body.extend_from_slice(&b.head[..b.head_len]);
+                body.extend_from_slice(b.tail);
+            }
+            let mut out = Vec::new();
+            out.extend_from_slice(&((body.len() + ZIPLIST_EMPTY_SIZE) as u32).to_le_bytes());
+            out.extend_from_slice(&(tail as u32).to_le_bytes());
+            out.extend_from_slice(&(self.vals.len().min(65535) as u16).to_le_bytes());
+            out.extend_from_slice(&body);
+            out.push(0xff);
+            out
+        }
+    }
+
     #[test]
     fn model_random_ops() {
         let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut cascades = 0;
         for round in 0..12 {
             let mut zl = Ziplist::new();
-            let mut model: Vec<Vec<u8>> = Vec::new();
+            let mut rf = RefZl::default();
             for _ in 0..400 {
                 let op = r.below(100);
+                let n = rf.vals.len();
                 if op < 25 {
                     let v = random_value(&mut r);
                     let w = if r.below(2) == 0 { Where::Head } else { Where::Tail };
                     let p = zl.push(&v, w);
                     assert_eq!(zl.get(p).to_vec(), v);
                     match w {
-                        Where::Head => model.insert(0, v),
-                        Where::Tail => model.push(v),
+                        Where::Head => rf.insert(0, &v),
+                        Where::Tail => rf.insert(n, &v),
                     }
                 } else if op < 45 {
                     let v = random_value(&mut r);
-                    let i = r.below(model.len() + 1);
+                    let i = r.below(n + 1);
                     match zl.index(i as i64) {
                         Some(p) => {
                             let q = zl.insert(p, &v);
@@ -1633,59 +1742,61 @@ mod tests {
                             zl.push(&v, Where::Tail);
                         }
                     }
-                    model.insert(i, v);
-                } else if op < 60 && !model.is_empty() {
-                    let i = r.below(model.len());
+                    rf.insert(i, &v);
+                } else if op < 60 && n > 0 {
+                    let i = r.below(n);
                     let neg = r.below(2) == 0;
-                    let idx = if neg { i as i64 - model.len() as i64 } else { i as i64 };
+                    let idx = if neg { i as i64 - n as i64 } else { i as i64 };
                     let p = zl.index(idx).unwrap();
                     let next = zl.delete(p);
-                    model.remove(i);
+                    rf.delete(i, 1);
                     match next {
-                        Some(q) => assert_eq!(zl.get(q).to_vec(), model[i]),
-                        None => assert_eq!(i, model.len()),
+                        Some(q) => assert_eq!(zl.get(q).to_vec(), rf.vals[i]),
+                        None => assert_eq!(i, rf.vals.len()),
                     }
-                } else if op < 70 && !model.is_empty() {
-                    let i = r.below(model.len());
-                    let n = r.below(6);
-                    let deleted = zl.delete_range(i as i64, n);
-                    let end = (i + n).min(model.len());
-                    assert_eq!(deleted, end - i);
-                    model.drain(i..end);
-                } else if op < 85 && !model.is_empty() {
-                    let i = r.below(model.len());
+                } else if op < 70 && n > 0 {
+                    let i = r.below(n);
+                    let k = r.below(6);
+                    let deleted = zl.delete_range(i as i64, k);
+                    assert_eq!(deleted, (i + k).min(n) - i);
+                    rf.delete(i, k);
+                } else if op < 85 && n > 0 {
+                    let i = r.below(n);
                     let v = random_value(&mut r);
                     zl.replace(zl.index(i as i64).unwrap(), &v);
-                    model[i] = v;
+                    rf.replace(i, &v);
                 } else if op < 90 {
                     let mut other = Ziplist::new();
-                    let mut om = Vec::new();
+                    let mut orf = RefZl::default();
                     for _ in 0..r.below(5) {
                         let v = random_value(&mut r);
                         other.push(&v, Where::Tail);
-                        om.push(v);
+                        orf.insert(orf.vals.len(), &v);
                     }
                     if r.below(2) == 0 {
                         zl = Ziplist::merge(zl, other);
-                        model.extend(om);
+                        rf = rf.merge(orf);
                     } else {
                         zl = Ziplist::merge(other, zl);
-                        om.extend(model);
-                        model = om;
+                        rf = orf.merge(rf);
                     }
-                } else if !model.is_empty() {
+                } else if n > 0 {
                     // find with skip 0 and 1 agrees with the model.
-                    let target = model[r.below(model.len())].clone();
+                    let target = rf.vals[r.below(n)].clone();
                     let skip = r.below(2);
-                    let expect = model.iter().enumerate().step_by(skip + 1).find(|(_, v)| **v == target).map(|(i, _)| i);
+                    let expect = rf.vals.iter().enumerate().step_by(skip + 1).find(|(_, v)| **v == target).map(|(i, _)| i);
                     let got = zl.find(zl.first().unwrap(), &target, skip);
                     assert_eq!(got, expect.and_then(|i| zl.index(i as i64)));
                 }
-                check(&zl, &model);
+                check(&zl, &rf.vals);
+                assert_eq!(zl.as_bytes(), &rf.serialize()[..], "round {}", round);
+                cascades += rf.widths.iter().enumerate().filter(|&(i, &w)| w == 5 && rf.prev_raw(i) < 254).count();
                 // A blob we produced is accepted as is.
-                assert_eq!(Ziplist::from_bytes(zl.as_bytes()).as_ref(), Ok(&zl), "round {}", round);
+                assert_eq!(Ziplist::from_bytes(zl.as_bytes()).as_ref(), Ok(&zl));
             }
         }
+        // The run did exercise kept-large fields (cascade / forcelarge).
+        assert!(cascades > 0);
     }
 
     #[test]
