@@ -21,6 +21,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod expire;
+pub mod intset;
 pub mod dict;
 pub mod ld;
 pub mod log;

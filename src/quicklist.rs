@@ -113,7 +113,9 @@ impl Quicklist {
     pub fn push(&mut self, s: &[u8], where_: Where) {
         match where_ {
             Where::Head => match self.nodes.front_mut() {
-                Some(zl) if node_allows_insert(zl.blob_len(), zl.len(), self.fill, s.len()) => zl.push(s, Where::Head),
+                Some(zl) if node_allows_insert(zl.blob_len(), zl.len(), self.fill, s.len()) => {
+                    zl.push(s, Where::Head);
+                }
                 _ => {
                     let mut zl = Ziplist::new();
                     zl.push(s, Where::Head);
@@ -121,7 +123,9 @@ impl Quicklist {
                 }
             },
             Where::Tail => match self.nodes.back_mut() {
-                Some(zl) if node_allows_insert(zl.blob_len(), zl.len(), self.fill, s.len()) => zl.push(s, Where::Tail),
+                Some(zl) if node_allows_insert(zl.blob_len(), zl.len(), self.fill, s.len()) => {
+                    zl.push(s, Where::Tail);
+                }
                 _ => {
                     let mut zl = Ziplist::new();
                     zl.push(s, Where::Tail);
@@ -237,10 +241,7 @@ impl Quicklist {
         if self.allows(zl, s.len()) {
             let zl = &mut self.nodes[ni];
             if after {
-                match zl.next(p.pos) {
-                    Some(q) => zl.insert(q, s),
-                    None => zl.push(s, Where::Tail),
-                }
+                zl.insert_after(p.pos, s);
             } else {
                 zl.insert(p.pos, s);
             }
