@@ -513,6 +513,19 @@ impl Server {
                     Value::List(q) => {
                         rewrite_batched(&mut buf, b"RPUSH", k, q.len(), 1, q.iter().map(|e| e.to_vec()));
                     }
+                    Value::HashZl(z) => {
+                        rewrite_batched(&mut buf, b"HMSET", k, z.len() / 2, 2, z.iter().map(|e| e.to_vec()));
+                    }
+                    Value::HashHt(h) => {
+                        let it = h.iter().flat_map(|(f, v)| [f.to_vec(), v.to_vec()]);
+                        rewrite_batched(&mut buf, b"HMSET", k, h.len(), 2, it);
+                    }
+                    Value::SetInt(set) => {
+                        rewrite_batched(&mut buf, b"SADD", k, set.len(), 1, set.iter().map(|v| v.to_string().into_bytes()));
+                    }
+                    Value::SetHt(set) => {
+                        rewrite_batched(&mut buf, b"SADD", k, set.len(), 1, set.keys().map(|m| m.to_vec()));
+                    }
                 }
                 if let Some(w) = expire {
                     cat_command(&mut buf, 3, [&b"PEXPIREAT"[..], k, ib.format(w).as_bytes()]);

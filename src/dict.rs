@@ -1014,6 +1014,28 @@ fn next_power(size: usize) -> usize {
     size.checked_next_power_of_two().unwrap_or(1 << (usize::BITS - 1))
 }
 
+/// A deep copy with the same entries (COPY of a hash or set), sized for
+/// them at once.
+impl<K: DictKey + Clone, V: Clone> Clone for Dict<K, V> {
+    fn clone(&self) -> Self {
+        let mut d = Dict::new();
+        d.expand(self.len());
+        for (k, v) in self.iter() {
+            d.insert(k.clone(), v.clone());
+        }
+        d
+    }
+}
+
+/// Two dicts are equal when they hold the same entries.
+impl<K: DictKey, V: PartialEq> PartialEq for Dict<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k.key_bytes()) == Some(v))
+    }
+}
+
+impl<K: DictKey, V: Eq> Eq for Dict<K, V> {}
+
 impl<K: DictKey + std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for Dict<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.iter()).finish()

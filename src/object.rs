@@ -10,6 +10,8 @@
 //!
 //! OBJECT ENCODING and the RDB/AOF writers read the encoding from here.
 
+use crate::intset::Intset;
+use crate::ziplist::Ziplist;
 use crate::util::string2ll;
 
 /// Longest string stored as `embstr`.
@@ -142,9 +144,10 @@ pub fn rdb_len_len(n: usize) -> usize {
     rdb_len_size(n as u64)
 }
 
-/// Bytes of a blob (ziplist, intset) saved as an RDB string, uncompressed.
-pub fn rdb_blob_len(n: usize) -> usize {
-    rdb_len_size(n as u64) + n
+/// Bytes of a blob (ziplist, intset) saved as an RDB string. Blobs are
+/// never integer-encoded; compression comes with the LZF writer.
+pub fn rdb_blob_len(b: &[u8]) -> usize {
+    rdb_len_size(b.len() as u64) + b.len()
 }
 
 fn rdb_int_len(v: i64) -> Option<usize> {
@@ -169,7 +172,11 @@ pub fn serialized_len(v: &Value) -> usize {
         Value::Str(s) => rdb_string_len(s.as_bytes(&mut itoa::Buffer::new())),
         // A quicklist is saved as its node count then each node's ziplist
         // as a string.
-        Value::List(q) => rdb_len_len(q.node_count()) + q.nodes().map(|z| rdb_blob_len(z.blob_len())).sum::<usize>(),
+        Value::List(q) => rdb_len_len(q.node_count()) + q.nodes().map(|z| rdb_blob_len(z.as_bytes())).sum::<usize>(),
+        Value::HashZl(z) => rdb_blob_len(z.as_bytes()),
+        Value::SetInt(i) => rdb_blob_len(i.as_bytes()),
+        Value::HashHt(h) => rdb_len_len(h.len()) + h.iter().map(|(k, v)| rdb_string_len(k) + rdb_string_len(v)).sum::<usize>(),
+        Value::SetHt(h) => rdb_len_len(h.len()) + h.keys().map(|k| rdb_string_len(k)).sum::<usize>(),
     }
 }
 
@@ -179,7 +186,20 @@ pub enum Value {
     Str(RStr),
     /// A list: always a quicklist, as in Redis 6.2.
     List(Box<crate::quicklist::Quicklist>),
+    /// A small hash: field, value, field, value... in one ziplist.
+    HashZl(Ziplist),
+    /// A hash past `hash-max-ziplist-*`: a dict field → value.
+    HashHt(Box<HashTable>),
+    /// A set of integers below `set-max-intset-entries`.
+    SetInt(Intset),
+    /// Any other set: a dict member → ().
+    SetHt(Box<SetTable>),
 }
+
+/// The `hashtable` encoding of a hash.
+pub type HashTable = crate::dict::Dict<Box<[u8]>, Box<[u8]>>;
+/// The `hashtable` encoding of a set.
+pub type SetTable = crate::dict::Dict<Box<[u8]>, ()>;
 
 impl RStr {
     /// Builds a string value from client bytes, choosing the encoding as
@@ -307,6 +327,8 @@ impl Value {
         match self {
             Value::Str(_) => OBJ_STRING,
             Value::List(_) => OBJ_LIST,
+            Value::HashZl(_) | Value::HashHt(_) => OBJ_HASH,
+            Value::SetInt(_) | Value::SetHt(_) => OBJ_SET,
         }
     }
 
@@ -315,6 +337,8 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::List(_) => "list",
+            Value::HashZl(_) | Value::HashHt(_) => "hash",
+            Value::SetInt(_) | Value::SetHt(_) => "set",
         }
     }
 
@@ -323,6 +347,9 @@ impl Value {
         match self {
             Value::Str(s) => s.encoding(),
             Value::List(_) => "quicklist",
+            Value::HashZl(_) => "ziplist",
+            Value::HashHt(_) | Value::SetHt(_) => "hashtable",
+            Value::SetInt(_) => "intset",
         }
     }
 

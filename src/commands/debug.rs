@@ -37,6 +37,13 @@ fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
     }
 }
 
+/// XORs a 20-byte element digest into `digest` (`xorDigest` of a digest).
+fn xor_digest_raw(digest: &mut [u8; 20], ele: &[u8; 20]) {
+    for (d, x) in digest.iter_mut().zip(ele.iter()) {
+        *d ^= x;
+    }
+}
+
 /// `mixDigest`: digest = SHA1(digest ^ SHA1(data)).
 fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
     xor_digest(digest, data);
@@ -54,6 +61,36 @@ fn mix_value_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
         Value::List(q) => {
             for e in q.iter() {
                 mix_digest(digest, &e.to_vec());
+            }
+        }
+        // Unordered collections: each element digested alone, then
+        // XORed in, so the order of iteration does not matter.
+        Value::SetInt(set) => {
+            let mut b = itoa::Buffer::new();
+            for v in set.iter() {
+                xor_digest(digest, b.format(v).as_bytes());
+            }
+        }
+        Value::SetHt(set) => {
+            for m in set.keys() {
+                xor_digest(digest, m);
+            }
+        }
+        Value::HashZl(zl) => {
+            let mut it = zl.iter();
+            while let (Some(f), Some(v)) = (it.next(), it.next()) {
+                let mut ele = [0u8; 20];
+                mix_digest(&mut ele, &f.to_vec());
+                mix_digest(&mut ele, &v.to_vec());
+                xor_digest_raw(digest, &ele);
+            }
+        }
+        Value::HashHt(h) => {
+            for (f, v) in h.iter() {
+                let mut ele = [0u8; 20];
+                mix_digest(&mut ele, f);
+                mix_digest(&mut ele, v);
+                xor_digest_raw(digest, &ele);
             }
         }
     }
