@@ -33,19 +33,11 @@ pub fn get_range_long_or_reply(c: &mut Client, i: usize, min: i64, max: i64, msg
     Some(v)
 }
 
-/// `getPositiveLongFromObjectOrReply` (zero included, as Redis).
+/// `getPositiveLongFromObjectOrReply` (zero included, as Redis): one error
+/// text, Redis's "must be positive" or `msg`, for a non-integer as for a
+/// negative value.
 pub fn get_positive_long_or_reply(c: &mut Client, i: usize, msg: Option<&str>) -> Option<i64> {
-    match msg {
-        Some(m) => get_range_long_or_reply(c, i, 0, i64::MAX, Some(m)),
-        None => {
-            let v = get_long_or_reply(c, i, None)?;
-            if v < 0 {
-                c.add_reply_error("value is out of range, must be positive");
-                return None;
-            }
-            Some(v)
-        }
-    }
+    get_range_long_or_reply(c, i, 0, i64::MAX, Some(msg.unwrap_or("value is out of range, must be positive")))
 }
 
 /// `getDoubleFromObjectOrReply`: C `strtod` syntax over the whole argument,
@@ -84,12 +76,14 @@ mod tests {
         let mut c = client(&[b"x", b"12a", b"-3", b"nan", b"2.5"]);
         assert_eq!(get_long_or_reply(&mut c, 1, None), None);
         assert_eq!(get_positive_long_or_reply(&mut c, 2, None), None);
+        assert_eq!(get_positive_long_or_reply(&mut c, 1, None), None);
         assert_eq!(get_range_long_or_reply(&mut c, 2, 0, 10, None), None);
         assert_eq!(get_double_or_reply(&mut c, 3, None), None);
         assert_eq!(get_double_or_reply(&mut c, 4, None), Some(2.5));
         assert_eq!(
             reply(&c),
             "-ERR value is not an integer or out of range\r\n\
+             -ERR value is out of range, must be positive\r\n\
              -ERR value is out of range, must be positive\r\n\
              -ERR value is out of range, value must between 0 and 10\r\n\
              -ERR value is not a valid float\r\n"

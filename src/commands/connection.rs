@@ -62,12 +62,8 @@ pub fn echo_command(_s: &mut Server, c: &mut Client) {
 
 /// SELECT index
 pub fn select_command(s: &mut Server, c: &mut Client) {
-    let id = match crate::util::string2ll(c.argv.get(1)) {
-        Some(v) if v >= i32::MIN as i64 && v <= i32::MAX as i64 => v,
-        _ => {
-            c.add_reply_error("value is not an integer or out of range");
-            return;
-        }
+    let Some(id) = crate::commands::args::get_range_long_or_reply(c, 1, i32::MIN as i64, i32::MAX as i64, None) else {
+        return;
     };
     if id < 0 || id as usize >= s.dbs.len() {
         c.add_reply_error("DB index is out of range");

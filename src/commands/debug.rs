@@ -153,17 +153,7 @@ const DEBUG_HELP: &[&str] = &[
 
 /// Parses a positive integer argument (`getPositiveLongFromObjectOrReply`).
 fn positive_arg(c: &mut Client, i: usize) -> Option<u64> {
-    match crate::util::string2ll(c.argv.get(i)) {
-        Some(v) if v >= 0 => Some(v as u64),
-        Some(_) => {
-            c.add_reply_error("value is out of range, must be positive");
-            None
-        }
-        None => {
-            c.add_reply_error("value is not an integer or out of range");
-            None
-        }
-    }
+    crate::commands::args::get_positive_long_or_reply(c, i, None).map(|v| v as u64)
 }
 
 /// DEBUG <subcommand> ...
@@ -199,7 +189,8 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
         (b"object", 3) => {
             let db = c.db;
             let clock = crate::object::lru_clock(s.mstime);
-            let Some(o) = s.lookup_key_notouch(db, c.argv.get(2)) else {
+            // As Redis, the raw dict: no lazy expiry, no touch.
+            let Some(o) = s.dbs[db].dict.get(c.argv.get(2)) else {
                 c.add_reply_error("no such key");
                 return;
             };
@@ -283,7 +274,8 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
             for j in 2..argc {
                 let mut d = [0u8; 20];
                 if let Some(v) = s.dbs[db].dict.get(c.argv.get(j)) {
-                    mix_value_digest(&mut d, &v.val, false);
+                    let has_expire = s.dbs[db].expires.contains_key(c.argv.get(j));
+                    mix_value_digest(&mut d, &v.val, has_expire);
                 }
                 c.add_reply_status(&hex(&d));
             }
