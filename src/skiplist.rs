@@ -1,0 +1,1041 @@
+//! The sorted-set "skiplist" encoding (mirrors the zskiplist half of t_zset.c).
+//!
+//! A big sorted set is two structures that hold the same elements:
+//! - a [`Dict`] member → score, for O(1) ZSCORE / membership;
+//! - a [`Zskiplist`] ordered by (score, member bytes), for ranks and ranges.
+//!
+//! The skiplist is William Pugh's, as Redis extends it:
+//! 1. every node has a random height h (1 ≤ h ≤ [`ZSKIPLIST_MAXLEVEL`]; each
+//!    extra level with probability [`ZSKIPLIST_P`]) and one *link* per level;
+//! 2. a link stores its `forward` node and its `span`, the number of level-0
+//!    steps it jumps over, so a search adds up spans to know the rank of the
+//!    node it stands on: ZRANK and "element at rank r" are O(log n);
+//! 3. level 0 is a doubly linked list (`backward`), so ranges can be walked
+//!    in both directions, and the list knows its `tail`;
+//! 4. equal scores are ordered by member bytes (memcmp, then length), which
+//!    also makes lexicographic ranges (ZRANGEBYLEX) work when all scores are
+//!    equal.
+//!
+//! A link whose `forward` is nil keeps a span too, as Redis does: the number
+//! of nodes after its node (so the header's is the length). Nothing reads it,
+//! but insertion and deletion keep it exact and the invariant checker checks it.
+//!
+//! # Storage
+//!
+//! Safe Rust has no raw node pointers here, so the skiplist is an arena:
+//! - `nodes: Vec<Node>` indexed by `u32`; slot 0 is the header. Because the
+//!   header is never the forward target of a link, index 0 doubles as "nil"
+//!   for `forward`, `backward` and `tail` (Redis's NULL). Freed slots are
+//!   chained through their `backward` field and reused first.
+//! - `lvls: Vec<Level>`: every node owns a block of `h` consecutive 8-byte
+//!   links (u32 forward, u32 span) at offset `Node::levels`; the header owns
+//!   the 32 links at offset 0. Freed blocks go to one free list per height
+//!   and are reused for a node of the same height. The height itself is not
+//!   stored: deleting a node finds it as the number of levels on which the
+//!   predecessor links to the node.
+//!
+//! A node is 32 bytes (member 16, score 8, backward 4, block offset 4) plus on
+//! average 4/3 links of 8 bytes, with no allocation of its own.
+//!
+//! # The member is stored once
+//!
+//! Redis lets the dict and the skiplist share one sds. Here the member is an
+//! [`Arc<[u8]>`](Member): one allocation (16 bytes of counts + the bytes) that
+//! the skiplist node and the dict key both point to. Storing it twice (a
+//! `Box<[u8]>` in each) costs two allocations and the bytes twice, which is
+//! more than the 16 bytes of counts as soon as the member is longer than a
+//! few bytes; a dict mapping member → node index cannot work either, since
+//! a dict key must carry its own bytes to be hashed and compared. The dict
+//! value is the score (Redis's dict value points at the node's score), so
+//! ZSCORE never touches the skiplist. `Arc` rather than `Rc` keeps a sorted
+//! set `Send`, so a background thread may free it (lazy free).
+//!
+//! Memory per element, for a member of n bytes: node 32 + links ≈ 11 + dict
+//! entry 32 (key 16, score 8, chain 8) + bucket pointers ≈ 8–16 + member
+//! allocation (16 + n rounded up to a jemalloc size class): about 115 bytes
+//! for a 10-byte member, close to Redis 6.2's figure for the same set.
+//!
+//! # Scores
+//!
+//! A NaN score would break the ordering. [`Zskiplist::insert`],
+//! [`Zskiplist::update_score`], [`Zset::insert_or_update`] and [`Zset::add`]
+//! refuse it ([`ZsetError::NanScore`], or `None`); ZADD and ZINCRBY must
+//! reply with Redis's error before getting here (`ERR value is not a valid
+//! float`, or `ERR resulting score is not a number (NaN)` for an increment
+//! such as `+inf` + `-inf`, which [`Zset::add`] reports as `NanScore`).
+//! Ordering uses f64 `<` / `==`, so `-0.0` and `0.0` are the same score.
+//!
+//! # Limits
+//!
+//! Indices are `u32`: a skiplist holds at most about 4·10⁹ elements (more
+//! than 400 GB of memory); past that, inserts fail with [`ZsetError::Full`].
+
+use std::sync::Arc;
+
+#[allow(unused_imports)]
+use crate::dict::{Dict, DictKey};
+use crate::util::random_u64;
+
+/// Most levels a node may have (enough for 2^64 elements at P = 1/4).
+pub const ZSKIPLIST_MAXLEVEL: usize = 32;
+/// Probability that a node has one level more.
+pub const ZSKIPLIST_P: f64 = 0.25;
+
+/// A sorted-set member, shared by the dict and the skiplist.
+pub type Member = Arc<[u8]>;
+
+/// Index of the header, and "nil" for `forward` / `backward` / `tail`.
+const NIL: u32 = 0;
+const HEADER: u32 = 0;
+/// End of a free list of level blocks.
+const NO_BLOCK: u32 = u32::MAX;
+
+/// Why an element could not be inserted or updated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZsetError {
+    /// The score (or the result of an increment) is NaN.
+    NanScore,
+    /// The skiplist has no room for another index (about 4·10⁹ elements).
+    Full,
+}
+
+/// A handle on a skiplist node, valid until the skiplist is next modified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(u32);
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Level {
+    forward: u32,
+    span: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Node {
+    /// None only for the header and for free slots.
+    ele: Option<Member>,
+    score: f64,
+    /// Previous node at level 0 (nil for the first); next free slot when free.
+    backward: u32,
+    /// Offset of this node's links in `lvls`.
+    levels: u32,
+}
+
+/// A score interval, as ZRANGEBYSCORE / ZCOUNT / ZREMRANGEBYSCORE take it
+/// (`zrangespec`): `minex` / `maxex` make a bound exclusive (`(1.5`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ZRangeSpec {
+    pub min: f64,
+    pub max: f64,
+    pub minex: bool,
+    pub maxex: bool,
+}
+
+impl ZRangeSpec {
+    /// Parses `min` and `max` as `zslParseRange` does: a leading `(` makes
+    /// the bound exclusive, the rest is a number read by `parse_number`
+    /// (the commands' strtod-like parser). A NaN or unparsable bound is an
+    /// error (`ERR min or max is not a float`).
+    pub fn parse(min: &[u8], max: &[u8], parse_number: impl Fn(&[u8]) -> Option<f64>) -> Result<ZRangeSpec, ()> {
+        let bound = |b: &[u8]| -> Result<(f64, bool), ()> {
+            let (text, ex) = match b.first() {
+                Some(b'(') => (&b[1..], true),
+                _ => (b, false),
+            };
+            match parse_number(text) {
+                Some(v) if !v.is_nan() => Ok((v, ex)),
+                _ => Err(()),
+            }
+        };
+        let (min, minex) = bound(min)?;
+        let (max, maxex) = bound(max)?;
+        Ok(ZRangeSpec { min, max, minex, maxex })
+    }
+
+    /// Whether `value` is above the lower bound (`zslValueGteMin`).
+    #[inline]
+    pub fn value_gte_min(&self, value: f64) -> bool {
+        if self.minex {
+            value > self.min
+        } else {
+            value >= self.min
+        }
+    }
+
+    /// Whether `value` is below the upper bound (`zslValueLteMax`).
+    #[inline]
+    pub fn value_lte_max(&self, value: f64) -> bool {
+        if self.maxex {
+            value < self.max
+        } else {
+            value <= self.max
+        }
+    }
+
+    /// Whether no score at all can be in the range.
+    pub fn is_empty(&self) -> bool {
+        self.min > self.max || (self.min == self.max && (self.minex || self.maxex))
+    }
+}
+
+/// One end of a lexicographic range: `-`, `+`, `[bytes` or `(bytes`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LexBound {
+    /// `-`: below every string.
+    NegInf,
+    /// `+`: above every string.
+    PosInf,
+    /// `[bytes`
+    Inclusive(Vec<u8>),
+    /// `(bytes`
+    Exclusive(Vec<u8>),
+}
+
+impl LexBound {
+    /// Parses one item as `zslParseLexRangeItem`: `+` and `-` alone (C
+    /// compares the byte after them with the string's NUL terminator, so
+    /// `+\0...` still counts as `+`), or `[` / `(` followed by any bytes,
+    /// possibly none.
+    pub fn parse(item: &[u8]) -> Result<LexBound, ()> {
+        let alone = item.len() == 1 || item.get(1) == Some(&0);
+        match item.first() {
+            Some(b'+') if alone => Ok(LexBound::PosInf),
+            Some(b'-') if alone => Ok(LexBound::NegInf),
+            Some(b'[') => Ok(LexBound::Inclusive(item[1..].to_vec())),
+            Some(b'(') => Ok(LexBound::Exclusive(item[1..].to_vec())),
+            _ => Err(()),
+        }
+    }
+
+    /// Redis marks `+` and `-` exclusive; it matters when min equals max.
+    fn exclusive(&self) -> bool {
+        !matches!(self, LexBound::Inclusive(_))
+    }
+
+    /// `sdscmplex` between two bounds: `-` < any bytes < `+`.
+    fn cmp_bound(&self, other: &LexBound) -> std::cmp::Ordering {
+        use std::cmp::Ordering::*;
+        fn rank(b: &LexBound) -> u8 {
+            match b {
+                LexBound::NegInf => 0,
+                LexBound::Inclusive(_) | LexBound::Exclusive(_) => 1,
+                LexBound::PosInf => 2,
+            }
+        }
+        match (self, other) {
+            (LexBound::Inclusive(a) | LexBound::Exclusive(a), LexBound::Inclusive(b) | LexBound::Exclusive(b)) => {
+                a.as_slice().cmp(b.as_slice())
+            }
+            _ => match rank(self).cmp(&rank(other)) {
+                Equal => Equal,
+                o => o,
+            },
+        }
+    }
+}
+
+/// A lexicographic interval, as ZRANGEBYLEX / ZLEXCOUNT / ZREMRANGEBYLEX
+/// take it (`zlexrangespec`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZLexRangeSpec {
+    pub min: LexBound,
+    pub max: LexBound,
+}
+
+impl ZLexRangeSpec {
+    /// Parses `min` and `max` as `zslParseLexRange`; an error is Redis's
+    /// `ERR min or max not valid string range item`.
+    pub fn parse(min: &[u8], max: &[u8]) -> Result<ZLexRangeSpec, ()> {
+        Ok(ZLexRangeSpec { min: LexBound::parse(min)?, max: LexBound::parse(max)? })
+    }
+
+    /// Whether `value` is above the lower bound (`zslLexValueGteMin`).
+    pub fn value_gte_min(&self, value: &[u8]) -> bool {
+        match &self.min {
+            LexBound::NegInf => true,
+            LexBound::PosInf => false,
+            LexBound::Inclusive(m) => value >= m.as_slice(),
+            LexBound::Exclusive(m) => value > m.as_slice(),
+        }
+    }
+
+    /// Whether `value` is below the upper bound (`zslLexValueLteMax`).
+    pub fn value_lte_max(&self, value: &[u8]) -> bool {
+        match &self.max {
+            LexBound::PosInf => true,
+            LexBound::NegInf => false,
+            LexBound::Inclusive(m) => value <= m.as_slice(),
+            LexBound::Exclusive(m) => value < m.as_slice(),
+        }
+    }
+
+    /// Whether no string at all can be in the range.
+    pub fn is_empty(&self) -> bool {
+        match self.min.cmp_bound(&self.max) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => self.min.exclusive() || self.max.exclusive(),
+            std::cmp::Ordering::Less => false,
+        }
+    }
+}
+
+/// Normalizes a ZRANGE-style index pair (negative counts from the end) to
+/// an inclusive 0-based range inside a set of `len` elements, or None when
+/// it selects nothing (as zrangeGenericCommand / ZREMRANGEBYRANK do).
+pub fn normalize_rank_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let llen = len as i64;
+    let mut start = if start < 0 { start.saturating_add(llen) } else { start };
+    let mut end = if end < 0 { end.saturating_add(llen) } else { end };
+    if start < 0 {
+        start = 0;
+    }
+    if start > end || start >= llen {
+        return None;
+    }
+    if end >= llen {
+        end = llen - 1;
+    }
+    Some((start as usize, end as usize))
+}
+
+/// A random height for a new node: 1, plus one with probability P each
+/// time (two zero bits of a random word are a 1/4 chance), at most 32.
+fn random_level() -> usize {
+    let zeros = random_u64().trailing_zeros() as usize;
+    (1 + zeros / 2).min(ZSKIPLIST_MAXLEVEL)
+}
+
+/// The skiplist ordered by (score, member); see the module docs.
+#[derive(Clone)]
+pub struct Zskiplist {
+    nodes: Vec<Node>,
+    lvls: Vec<Level>,
+    /// First free node slot (nil when none).
+    free_node: u32,
+    /// First free block of links of height h + 1, chained through the
+    /// block's first `forward`.
+    free_lvls: [u32; ZSKIPLIST_MAXLEVEL],
+    tail: u32,
+    length: usize,
+    /// Levels in use by the header (at least 1).
+    level: usize,
+}
+
+impl Default for Zskiplist {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Zskiplist {
+    /// An empty skiplist: the header with 32 nil links (`zslCreate`).
+    pub fn new() -> Self {
+        Zskiplist {
+            nodes: vec![Node { ele: None, score: 0.0, backward: NIL, levels: 0 }],
+            lvls: vec![Level::default(); ZSKIPLIST_MAXLEVEL],
+            free_node: NIL,
+            free_lvls: [NO_BLOCK; ZSKIPLIST_MAXLEVEL],
+            tail: NIL,
+            length: 0,
+            level: 1,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.length
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.length == 0
+    }
+
+    /// Bytes held by the arena (nodes and links, including spare capacity),
+    /// not counting the members.
+    pub fn arena_bytes(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<Node>() + self.lvls.capacity() * std::mem::size_of::<Level>()
+    }
+
+    // -- arena ------------------------------------------------------------
+
+    #[inline]
+    fn lv(&self, x: u32, i: usize) -> Level {
+        self.lvls[self.nodes[x as usize].levels as usize + i]
+    }
+
+    #[inline]
+    fn lv_mut(&mut self, x: u32, i: usize) -> &mut Level {
+        let off = self.nodes[x as usize].levels as usize + i;
+        &mut self.lvls[off]
+    }
+
+    #[inline]
+    fn fwd(&self, x: u32, i: usize) -> u32 {
+        self.lv(x, i).forward
+    }
+
+    #[inline]
+    fn score_of(&self, x: u32) -> f64 {
+        self.nodes[x as usize].score
+    }
+
+    #[inline]
+    fn ele_of(&self, x: u32) -> &[u8] {
+        self.nodes[x as usize].ele.as_deref().unwrap_or(&[])
+    }
+
+    /// Whether node `x` sorts before (score, ele).
+    #[inline]
+    fn node_lt(&self, x: u32, score: f64, ele: &[u8]) -> bool {
+        let s = self.score_of(x);
+        s < score || (s == score && self.ele_of(x) < ele)
+    }
+
+    /// A node holding (score, ele) with a fresh block of `height` zeroed
+    /// links, not linked yet; gives the member back when out of indices.
+    fn alloc_node(&mut self, score: f64, ele: Member, height: usize) -> Result<u32, Member> {
+        let block_free = self.free_lvls[height - 1] != NO_BLOCK;
+        if !block_free && self.lvls.len() + height > u32::MAX as usize {
+            return Err(ele);
+        }
+        if self.free_node == NIL && self.nodes.len() >= u32::MAX as usize {
+            return Err(ele);
+        }
+        let levels = if block_free {
+            let off = self.free_lvls[height - 1];
+            self.free_lvls[height - 1] = self.lvls[off as usize].forward;
+            self.lvls[off as usize..off as usize + height].fill(Level::default());
+            off
+        } else {
+            let off = self.lvls.len() as u32;
+            self.lvls.resize(self.lvls.len() + height, Level::default());
+            off
+        };
+        let node = Node { ele: Some(ele), score, backward: NIL, levels };
+        if self.free_node != NIL {
+            let x = self.free_node;
+            self.free_node = self.nodes[x as usize].backward;
+            self.nodes[x as usize] = node;
+            Ok(x)
+        } else {
+            self.nodes.push(node);
+            Ok((self.nodes.len() - 1) as u32)
+        }
+    }
+
+    /// Returns an unlinked node of `height` links to the free lists.
+    fn free_node(&mut self, x: u32, height: usize) -> Option<Member> {
+        let off = self.nodes[x as usize].levels;
+        self.lvls[off as usize].forward = self.free_lvls[height - 1];
+        self.free_lvls[height - 1] = off;
+        let n = &mut self.nodes[x as usize];
+        let ele = n.ele.take();
+        n.backward = self.free_node;
+        self.free_node = x;
+        ele
+    }
+
+    // -- insert / delete ----------------------------------------------------
+
+    /// Links node `x` (score, ele and a block of `height` links already
+    /// set) at its place: the body of `zslInsert`. `rank[i]` counts the
+    /// nodes crossed to reach `update[i]`, the last node before `x` on
+    /// level i, which gives the spans of the new links.
+    fn link(&mut self, x: u32, height: usize) {
+        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
+        let mut rank = [0usize; ZSKIPLIST_MAXLEVEL];
+        let score = self.score_of(x);
+        let ele = self.nodes[x as usize].ele.clone();
+        let ele: &[u8] = ele.as_deref().unwrap_or(&[]);
+        let mut cur = HEADER;
+        for i in (0..self.level).rev() {
+            rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
+            loop {
+                let l = self.lv(cur, i);
+                if l.forward != NIL && self.node_lt(l.forward, score, ele) {
+                    rank[i] += l.span as usize;
+                    cur = l.forward;
+                } else {
+                    break;
+                }
+            }
+            update[i] = cur;
+        }
+        if height > self.level {
+            for i in self.level..height {
+                rank[i] = 0;
+                update[i] = HEADER;
+                self.lv_mut(HEADER, i).span = self.length as u32;
+            }
+            self.level = height;
+        }
+        for i in 0..height {
+            let u = self.lv(update[i], i);
+            let crossed = (rank[0] - rank[i]) as u32;
+            *self.lv_mut(x, i) = Level { forward: u.forward, span: u.span - crossed };
+            *self.lv_mut(update[i], i) = Level { forward: x, span: crossed + 1 };
+        }
+        for i in height..self.level {
+            self.lv_mut(update[i], i).span += 1;
+        }
+        self.nodes[x as usize].backward = if update[0] == HEADER { NIL } else { update[0] };
+        let next = self.fwd(x, 0);
+        if next != NIL {
+            self.nodes[next as usize].backward = x;
+        } else {
+            self.tail = x;
+        }
+        self.length += 1;
+    }
+
+    /// Inserts a new element (`zslInsert`). The caller guarantees that
+    /// `ele` is not in the skiplist yet (the dict knows).
+    pub fn insert(&mut self, score: f64, ele: Member) -> Result<NodeId, ZsetError> {
+        if score.is_nan() {
+            return Err(ZsetError::NanScore);
+        }
+        if self.length >= u32::MAX as usize - 1 {
+            return Err(ZsetError::Full);
+        }
+        let height = random_level();
+        let x = self.alloc_node(score, ele, height).map_err(|_| ZsetError::Full)?;
+        self.link(x, height);
+        Ok(NodeId(x))
+    }
+
+    /// Fills `update[i]` with the last node before (score, ele) on every
+    /// level and returns the node after it on level 0 (nil at the end).
+    fn find_update(&self, score: f64, ele: &[u8], update: &mut [u32; ZSKIPLIST_MAXLEVEL]) -> u32 {
+        let mut cur = HEADER;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(cur, i);
+                if f != NIL && self.node_lt(f, score, ele) {
+                    cur = f;
+                } else {
+                    break;
+                }
+            }
+            update[i] = cur;
+        }
+        self.fwd(cur, 0)
+    }
+
+    /// Unlinks `x` given its predecessors (`zslDeleteNode`) and returns its
+    /// height: the levels on which the predecessor links to it.
+    fn unlink(&mut self, x: u32, update: &[u32; ZSKIPLIST_MAXLEVEL]) -> usize {
+        let mut height = 0;
+        for i in 0..self.level {
+            if self.fwd(update[i], i) == x {
+                let xl = self.lv(x, i);
+                let u = self.lv_mut(update[i], i);
+                u.span = u.span + xl.span - 1;
+                u.forward = xl.forward;
+                height += 1;
+            } else {
+                self.lv_mut(update[i], i).span -= 1;
+            }
+        }
+        let next = self.fwd(x, 0);
+        let back = self.nodes[x as usize].backward;
+        if next != NIL {
+            self.nodes[next as usize].backward = back;
+        } else {
+            self.tail = back;
+        }
+        while self.level > 1 && self.fwd(HEADER, self.level - 1) == NIL {
+            self.level -= 1;
+        }
+        self.length -= 1;
+        height
+    }
+
+    /// Whether node `x` is exactly (score, ele).
+    fn is_node(&self, x: u32, score: f64, ele: &[u8]) -> bool {
+        x != NIL && self.score_of(x) == score && self.ele_of(x) == ele
+    }
+
+    /// Deletes (score, ele) and returns its member, or None if it is not
+    /// there (`zslDelete`).
+    pub fn delete(&mut self, score: f64, ele: &[u8]) -> Option<Member> {
+        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
+        let x = self.find_update(score, ele, &mut update);
+        if !self.is_node(x, score, ele) {
+            return None;
+        }
+        let height = self.unlink(x, &update);
+        self.free_node(x, height)
+    }
+
+    /// Changes the score of (cur_score, ele) to `new_score`
+    /// (`zslUpdateScore`). When the node stays between its neighbours the
+    /// score is changed in place; otherwise the node is unlinked and linked
+    /// again at its new place, keeping its slot and its links (its random
+    /// height is independent of its score). None if the element is not
+    /// there or `new_score` is NaN.
+    pub fn update_score(&mut self, cur_score: f64, ele: &[u8], new_score: f64) -> Option<NodeId> {
+        if new_score.is_nan() {
+            return None;
+        }
+        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
+        let x = self.find_update(cur_score, ele, &mut update);
+        if !self.is_node(x, cur_score, ele) {
+            return None;
+        }
+        let back = self.nodes[x as usize].backward;
+        let next = self.fwd(x, 0);
+        if (back == NIL || self.score_of(back) < new_score) && (next == NIL || self.score_of(next) > new_score) {
+            self.nodes[x as usize].score = new_score;
+            return Some(NodeId(x));
+        }
+        let height = self.unlink(x, &update);
+        self.nodes[x as usize].score = new_score;
+        self.link(x, height);
+        Some(NodeId(x))
+    }
+
+    // -- ranks --------------------------------------------------------------
+
+    /// 1-based rank of (score, ele), or None if absent (`zslGetRank`).
+    pub fn get_rank(&self, score: f64, ele: &[u8]) -> Option<usize> {
+        let mut rank = 0usize;
+        let mut cur = HEADER;
+        for i in (0..self.level).rev() {
+            loop {
+                let l = self.lv(cur, i);
+                if l.forward == NIL {
+                    break;
+                }
+                let s = self.score_of(l.forward);
+                if s < score || (s == score && self.ele_of(l.forward) <= ele) {
+                    rank += l.span as usize;
+                    cur = l.forward;
+                } else {
+                    break;
+                }
+            }
+            if cur != HEADER && self.is_node(cur, score, ele) {
+                return Some(rank);
+            }
+        }
+        None
+    }
+
+    /// The node at 1-based `rank` (`zslGetElementByRank`).
+    pub fn get_element_by_rank(&self, rank: usize) -> Option<NodeId> {
+        if rank == 0 || rank > self.length {
+            return None;
+        }
+        let mut traversed = 0usize;
+        let mut cur = HEADER;
+        for i in (0..self.level).rev() {
+            loop {
+                let l = self.lv(cur, i);
+                if l.forward != NIL && traversed + l.span as usize <= rank {
+                    traversed += l.span as usize;
+                    cur = l.forward;
+                } else {
+                    break;
+                }
+            }
+            if traversed == rank {
+                return Some(NodeId(cur));
+            }
+        }
+        None
+    }
+
+    // -- navigation ---------------------------------------------------------
+
+    /// The lowest element.
+    pub fn first(&self) -> Option<NodeId> {
+        let f = self.fwd(HEADER, 0);
+        (f != NIL).then_some(NodeId(f))
+    }
+
+    /// The highest element.
+    pub fn last(&self) -> Option<NodeId> {
+        (self.tail != NIL).then_some(NodeId(self.tail))
+    }
+
+    /// The element after `id`.
+    pub fn next(&self, id: NodeId) -> Option<NodeId> {
+        let f = self.nodes.get(id.0 as usize).map(|n| self.lvls[n.levels as usize].forward)?;
+        (f != NIL && id.0 != HEADER).then_some(NodeId(f))
+    }
+
+    /// The element before `id`.
+    pub fn prev(&self, id: NodeId) -> Option<NodeId> {
+        let b = self.nodes.get(id.0 as usize)?.backward;
+        (b != NIL && id.0 != HEADER).then_some(NodeId(b))
+    }
+
+    /// Member and score of node `id` (None for a stale handle).
+    pub fn entry(&self, id: NodeId) -> Option<(&Member, f64)> {
+        let n = self.nodes.get(id.0 as usize)?;
+        n.ele.as_ref().map(|e| (e, n.score))
+    }
+
+    /// Ascending iterator over (member, score).
+    pub fn iter(&self) -> Iter<'_> {
+        Iter { zsl: self, cur: self.fwd(HEADER, 0), reverse: false }
+    }
+
+    /// Descending iterator over (member, score).
+    pub fn iter_rev(&self) -> Iter<'_> {
+        Iter { zsl: self, cur: self.tail, reverse: true }
+    }
+
+    /// Iterator starting at `id` (included), ascending or descending.
+    pub fn iter_from(&self, id: NodeId, reverse: bool) -> Iter<'_> {
+        let cur = if self.nodes.get(id.0 as usize).is_some_and(|n| n.ele.is_some()) { id.0 } else { NIL };
+        Iter { zsl: self, cur, reverse }
+    }
+
+    // -- score ranges -------------------------------------------------------
+
+    /// Whether some element has a score inside `range` (`zslIsInRange`).
+    pub fn is_in_range(&self, range: &ZRangeSpec) -> bool {
+        if range.is_empty() || self.tail == NIL || !range.value_gte_min(self.score_of(self.tail)) {
+            return false;
+        }
+        let first = self.fwd(HEADER, 0);
+        first != NIL && range.value_lte_max(self.score_of(first))
+    }
+
+    /// The first element inside `range` (`zslFirstInRange`).
+    pub fn first_in_range(&self, range: &ZRangeSpec) -> Option<NodeId> {
+        if !self.is_in_range(range) {
+            return None;
+        }
+        let mut cur = HEADER;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(cur, i);
+                if f != NIL && !range.value_gte_min(self.score_of(f)) {
+                    cur = f;
+                } else {
+                    break;
+                }
+            }
+        }
+        let x = self.fwd(cur, 0);
+        (x != NIL && range.value_lte_max(self.score_of(x))).then_some(NodeId(x))
+    }
+
+    /// The last element inside `range` (`zslLastInRange`).
+    pub fn last_in_range(&self, range: &ZRangeSpec) -> Option<NodeId> {
+        if !self.is_in_range(range) {
+            return None;
+        }
+        let mut cur = HEADER;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(cur, i);
+                if f != NIL && range.value_lte_max(self.score_of(f)) {
+                    cur = f;
+                } else {
+                    break;
+                }
+            }
+        }
+        (cur != HEADER && range.value_gte_min(self.score_of(cur))).then_some(NodeId(cur))
+    }
+
+    // -- lex ranges ---------------------------------------------------------
+
+    /// Whether some member is inside `range` (`zslIsInLexRange`). Lex
+    /// ranges assume all scores are equal, as Redis's do.
+    pub fn is_in_lex_range(&self, range: &ZLexRangeSpec) -> bool {
+        if range.is_empty() || self.tail == NIL || !range.value_gte_min(self.ele_of(self.tail)) {
+            return false;
+        }
+        let first = self.fwd(HEADER, 0);
+        first != NIL && range.value_lte_max(self.ele_of(first))
+    }
+
+    /// The first element inside the lex range (`zslFirstInLexRange`).
+    pub fn first_in_lex_range(&self, range: &ZLexRangeSpec) -> Option<NodeId> {
+        if !self.is_in_lex_range(range) {
+            return None;
+        }
+        let mut cur = HEADER;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(cur, i);
+                if f != NIL && !range.value_gte_min(self.ele_of(f)) {
+                    cur = f;
+                } else {
+                    break;
+                }
+            }
+        }
+        let x = self.fwd(cur, 0);
+        (x != NIL && range.value_lte_max(self.ele_of(x))).then_some(NodeId(x))
+    }
+
+    /// The last element inside the lex range (`zslLastInLexRange`).
+    pub fn last_in_lex_range(&self, range: &ZLexRangeSpec) -> Option<NodeId> {
+        if !self.is_in_lex_range(range) {
+            return None;
+        }
+        let mut cur = HEADER;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(cur, i);
+                if f != NIL && range.value_lte_max(self.ele_of(f)) {
+                    cur = f;
+                } else {
+                    break;
+                }
+            }
+        }
+        (cur != HEADER && range.value_gte_min(self.ele_of(cur))).then_some(NodeId(cur))
+    }
+
+    // -- range deletion -----------------------------------------------------
+
+    /// Deletes the run of nodes starting after `update[0]` while `keep_going`
+    /// says so, and returns them in ascending order. `update` stays valid
+    /// through the run: every predecessor is before every deleted node.
+    fn delete_run(
+        &mut self,
+        update: &[u32; ZSKIPLIST_MAXLEVEL],
+        mut keep_going: impl FnMut(&Self, u32) -> bool,
+    ) -> Vec<(Member, f64)> {
+        let mut removed = Vec::new();
+        let mut x = self.fwd(update[0], 0);
+        while x != NIL && keep_going(self, x) {
+            let next = self.fwd(x, 0);
+            let score = self.score_of(x);
+            let height = self.unlink(x, update);
+            if let Some(ele) = self.free_node(x, height) {
+                removed.push((ele, score));
+            }
+            x = next;
+        }
+        removed
+    }
+
+    /// Deletes every element with a score inside `range`
+    /// (`zslDeleteRangeByScore`); the caller removes them from its dict.
+    pub fn delete_range_by_score(&mut self, range: &ZRangeSpec) -> Vec<(Member, f64)> {
+        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
+        let mut cur = HEADER;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(cur, i);
+                if f != NIL && !range.value_gte_min(self.score_of(f)) {
+                    cur = f;
+                } else {
+                    break;
+                }
+            }
+            update[i] = cur;
+        }
+        self.delete_run(&update, |z, x| range.value_lte_max(z.score_of(x)))
+    }
+
+    /// Deletes every element inside the lex range (`zslDeleteRangeByLex`).
+    pub fn delete_range_by_lex(&mut self, range: &ZLexRangeSpec) -> Vec<(Member, f64)> {
+        if range.is_empty() {
+            return Vec::new();
+        }
+        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
+        let mut cur = HEADER;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.fwd(cur, i);
+                if f != NIL && !range.value_gte_min(self.ele_of(f)) {
+                    cur = f;
+                } else {
+                    break;
+                }
+            }
+            update[i] = cur;
+        }
+        self.delete_run(&update, |z, x| range.value_lte_max(z.ele_of(x)))
+    }
+
+    /// Deletes the elements of 1-based ranks `start..=end`
+    /// (`zslDeleteRangeByRank`).
+    pub fn delete_range_by_rank(&mut self, start: usize, end: usize) -> Vec<(Member, f64)> {
+        if start == 0 || start > end {
+            return Vec::new();
+        }
+        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
+        let mut traversed = 0usize;
+        let mut cur = HEADER;
+        for i in (0..self.level).rev() {
+            loop {
+                let l = self.lv(cur, i);
+                if l.forward != NIL && traversed + (l.span as usize) < start {
+                    traversed += l.span as usize;
+                    cur = l.forward;
+                } else {
+                    break;
+                }
+            }
+            update[i] = cur;
+        }
+        let mut rank = traversed;
+        self.delete_run(&update, |_, _| {
+            rank += 1;
+            rank <= end
+        })
+    }
+
+    // -- checking -----------------------------------------------------------
+
+    /// Checks every structural invariant: level-0 order and length,
+    /// backward pointers and tail, every span (against ranks counted on
+    /// level 0, nil links included), each node's levels forming a prefix,
+    /// the header's unused levels, and that link blocks and free lists do
+    /// not overlap. For tests and DEBUG-style self checks; O(n · levels).
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let n = self.nodes.len();
+        if self.level == 0 || self.level > ZSKIPLIST_MAXLEVEL {
+            return Err(format!("bad level {}", self.level));
+        }
+        // Level 0: order, backward, tail, ranks.
+        let mut rank_of = vec![usize::MAX; n];
+        rank_of[HEADER as usize] = 0;
+        let mut prev = NIL;
+        let mut x = self.fwd(HEADER, 0);
+        let mut count = 0usize;
+        while x != NIL {
+            count += 1;
+            if count > self.length {
+                return Err("level 0 longer than length (or a cycle)".into());
+            }
+            let node = &self.nodes[x as usize];
+            if node.ele.is_none() {
+                return Err(format!("free slot {} linked", x));
+            }
+            if node.score.is_nan() {
+                return Err(format!("NaN score at {}", x));
+            }
+            if node.backward != prev {
+                return Err(format!("node {} backward {} expected {}", x, node.backward, prev));
+            }
+            if prev != NIL && !self.node_lt(prev, node.score, self.ele_of(x)) {
+                return Err(format!("node {} not after {}", x, prev));
+            }
+            rank_of[x as usize] = count;
+            prev = x;
+            x = self.fwd(x, 0);
+        }
+        if count != self.length {
+            return Err(format!("level 0 has {} nodes, length {}", count, self.length));
+        }
+        if self.tail != prev {
+            return Err(format!("tail {} expected {}", self.tail, prev));
+        }
+        // Every level: spans, and heights as prefixes.
+        let mut height = vec![0usize; n];
+        for i in 0..self.level {
+            let mut cur = HEADER;
+            loop {
+                if cur != HEADER {
+                    if height[cur as usize] != i {
+                        return Err(format!("node {} on level {} but height {}", cur, i, height[cur as usize]));
+                    }
+                    height[cur as usize] = i + 1;
+                }
+                let l = self.lv(cur, i);
+                let expect = if l.forward == NIL {
+                    self.length - rank_of[cur as usize]
+                } else {
+                    let r = rank_of[l.forward as usize];
+                    if r == usize::MAX || r <= rank_of[cur as usize] {
+                        return Err(format!("level {} link {}->{} goes backwards or off list", i, cur, l.forward));
+                    }
+                    r - rank_of[cur as usize]
+                };
+                if l.span as usize != expect {
+                    return Err(format!("level {} node {} span {} expected {}", i, cur, l.span, expect));
+                }
+                if l.forward == NIL {
+                    break;
+                }
+                cur = l.forward;
+            }
+        }
+        if self.level > 1 && self.fwd(HEADER, self.level - 1) == NIL {
+            return Err("top level empty".into());
+        }
+        for i in self.level..ZSKIPLIST_MAXLEVEL {
+            if self.fwd(HEADER, i) != NIL {
+                return Err(format!("header links on unused level {}", i));
+            }
+        }
+        // Arena: blocks of live nodes and free blocks are disjoint; free
+        // node slots plus live nodes plus the header fill the slots.
+        let mut owner = vec![false; self.lvls.len()];
+        let mut claim = |off: usize, h: usize, what: &str| -> Result<(), String> {
+            if off + h > owner.len() {
+                return Err(format!("{} block {}+{} out of bounds", what, off, h));
+            }
+            for o in &mut owner[off..off + h] {
+                if *o {
+                    return Err(format!("{} block {}+{} overlaps", what, off, h));
+                }
+                *o = true;
+            }
+            Ok(())
+        };
+        claim(0, ZSKIPLIST_MAXLEVEL, "header")?;
+        for (x, &h) in height.iter().enumerate() {
+            if h > 0 {
+                claim(self.nodes[x].levels as usize, h, "node")?;
+            }
+        }
+        for h in 1..=ZSKIPLIST_MAXLEVEL {
+            let mut off = self.free_lvls[h - 1];
+            let mut guard = 0;
+            while off != NO_BLOCK {
+                claim(off as usize, h, "free")?;
+                off = self.lvls[off as usize].forward;
+                guard += 1;
+                if guard > self.lvls.len() {
+                    return Err("free block cycle".into());
+                }
+            }
+        }
+        let mut free = 0usize;
+        let mut f = self.free_node;
+        while f != NIL {
+            if self.nodes[f as usize].ele.is_some() {
+                return Err(format!("free slot {} holds a member", f));
+            }
+            free += 1;
+            if free > n {
+                return Err("free node cycle".into());
+            }
+            f = self.nodes[f as usize].backward;
+        }
+        if free + self.length + 1 != n {
+            return Err(format!("{} free + {} live + header != {} slots", free, self.length, n));
+        }
+        Ok(())
+    }
+}
+
+/// Walks level 0 forward or backward, yielding (member, score).
+pub struct Iter<'a> {
+    zsl: &'a Zskiplist,
+    cur: u32,
+    reverse: bool,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a Member, f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.cur == NIL {
+            return None;
+        }
+        let node = &self.zsl.nodes[self.cur as usize];
+        self.cur = if self.reverse { node.backward } else { self.zsl.lvls[node.levels as usize].forward };
+        node.ele.as_ref().map(|e| (e, node.score))
+    }
+}
