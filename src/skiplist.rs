@@ -72,7 +72,6 @@
 
 use std::sync::Arc;
 
-#[allow(unused_imports)]
 use crate::dict::{Dict, DictKey};
 use crate::util::random_u64;
 
@@ -1037,5 +1036,438 @@ impl<'a> Iterator for Iter<'a> {
         let node = &self.zsl.nodes[self.cur as usize];
         self.cur = if self.reverse { node.backward } else { self.zsl.lvls[node.levels as usize].forward };
         node.ele.as_ref().map(|e| (e, node.score))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The skiplist-encoded sorted set: dict + skiplist.
+
+/// A dict key that shares its bytes with the skiplist node.
+#[derive(Clone, Debug)]
+pub struct SharedMember(pub Member);
+
+impl DictKey for SharedMember {
+    fn key_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// What [`Zset::insert_or_update`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZsetChange {
+    /// The member was new.
+    Added,
+    /// The member existed with another score.
+    Updated,
+    /// The member existed with this very score.
+    Unchanged,
+}
+
+/// ZADD's input flags (`ZADD_IN_*`): `incr` adds the score to the current
+/// one (ZINCRBY, ZADD INCR); `nx` only adds new members; `xx` only updates
+/// existing ones; `gt` / `lt` only update when the new score is greater /
+/// less than the current one. The command checks the incompatible
+/// combinations (NX with XX, GT or LT, GT with LT) before calling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ZaddFlags {
+    pub incr: bool,
+    pub nx: bool,
+    pub xx: bool,
+    pub gt: bool,
+    pub lt: bool,
+}
+
+/// What [`Zset::add`] did (`ZADD_OUT_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZaddOutcome {
+    /// New member (counts for ZADD's reply).
+    Added,
+    /// Score changed (counts for ZADD CH).
+    Updated,
+    /// Member present, score the same: nothing changed but it is not a NOP
+    /// (ZADD INCR still replies with the score).
+    Unchanged,
+    /// NX / XX / GT / LT prevented the operation (ZADD INCR replies nil).
+    Nop,
+}
+
+/// A sorted set in the skiplist encoding (`zset` in server.h): a dict
+/// member → score and a skiplist holding the same elements, sharing each
+/// member's bytes (see the module docs).
+pub struct Zset {
+    dict: Dict<SharedMember, f64>,
+    zsl: Zskiplist,
+}
+
+impl Default for Zset {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Zset {
+    pub fn new() -> Self {
+        Zset { dict: Dict::new(), zsl: Zskiplist::new() }
+    }
+
+    /// An empty set whose dict is sized for `n` elements, as zsetConvert
+    /// does when converting a ziplist.
+    pub fn with_capacity(n: usize) -> Self {
+        let mut z = Zset::new();
+        z.dict.expand(n);
+        z
+    }
+
+    pub fn len(&self) -> usize {
+        self.zsl.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.zsl.is_empty()
+    }
+
+    /// The skiplist, for ordered walks and ranks.
+    pub fn zsl(&self) -> &Zskiplist {
+        &self.zsl
+    }
+
+    /// The dict, for ZSCAN (`Dict::scan`) and iteration in hash order.
+    pub fn dict(&self) -> &Dict<SharedMember, f64> {
+        &self.dict
+    }
+
+    /// The score of `member` (ZSCORE, ZMSCORE).
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.dict.get(member).copied()
+    }
+
+    pub fn contains(&self, member: &[u8]) -> bool {
+        self.dict.contains_key(member)
+    }
+
+    /// Sets `member`'s score, adding it if needed. Refuses NaN.
+    pub fn insert_or_update(&mut self, member: &[u8], score: f64) -> Result<ZsetChange, ZsetError> {
+        self.insert_shared_or_update(member, score, |m| Arc::from(m))
+    }
+
+    /// As [`insert_or_update`](Self::insert_or_update), sharing an existing
+    /// [`Member`] (e.g. one taken from another sorted set by ZUNIONSTORE or
+    /// ZRANGESTORE) instead of copying the bytes when the member is new.
+    pub fn insert_member(&mut self, member: &Member, score: f64) -> Result<ZsetChange, ZsetError> {
+        self.insert_shared_or_update(member, score, |_| member.clone())
+    }
+
+    fn insert_shared_or_update(
+        &mut self,
+        member: &[u8],
+        score: f64,
+        make: impl FnOnce(&[u8]) -> Member,
+    ) -> Result<ZsetChange, ZsetError> {
+        if score.is_nan() {
+            return Err(ZsetError::NanScore);
+        }
+        if let Some(cur) = self.dict.find(member).copied() {
+            if cur == score {
+                return Ok(ZsetChange::Unchanged);
+            }
+            self.zsl.update_score(cur, member, score);
+            if let Some(v) = self.dict.get_mut(member) {
+                *v = score;
+            }
+            return Ok(ZsetChange::Updated);
+        }
+        let m = make(member);
+        self.zsl.insert(score, m.clone())?;
+        // The member is new, so `add` cannot find it.
+        let _ = self.dict.add(SharedMember(m), score);
+        Ok(ZsetChange::Added)
+    }
+
+    /// ZADD / ZINCRBY semantics (`zsetAdd`): returns what happened and the
+    /// member's score afterwards (for a NOP, its current score if it has
+    /// one, else `score`). `Err(NanScore)` when `score` is NaN or an
+    /// increment gives NaN (`+inf` + `-inf`): nothing is changed then.
+    pub fn add(&mut self, member: &[u8], score: f64, flags: ZaddFlags) -> Result<(ZaddOutcome, f64), ZsetError> {
+        if score.is_nan() {
+            return Err(ZsetError::NanScore);
+        }
+        match self.dict.find(member).copied() {
+            Some(cur) => {
+                if flags.nx {
+                    return Ok((ZaddOutcome::Nop, cur));
+                }
+                let new = if flags.incr { cur + score } else { score };
+                if new.is_nan() {
+                    return Err(ZsetError::NanScore);
+                }
+                if (flags.lt && new >= cur) || (flags.gt && new <= cur) {
+                    return Ok((ZaddOutcome::Nop, cur));
+                }
+                if new == cur {
+                    return Ok((ZaddOutcome::Unchanged, cur));
+                }
+                self.insert_or_update(member, new)?;
+                Ok((ZaddOutcome::Updated, new))
+            }
+            None => {
+                if flags.xx {
+                    return Ok((ZaddOutcome::Nop, score));
+                }
+                self.insert_or_update(member, score)?;
+                Ok((ZaddOutcome::Added, score))
+            }
+        }
+    }
+
+    /// Removes `member` and returns its score (`zsetDel`).
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let (key, score) = self.dict.remove(member)?;
+        self.zsl.delete(score, &key.0);
+        Some(score)
+    }
+
+    /// 0-based rank of `member`, from the lowest score, or from the highest
+    /// when `reverse` (ZRANK / ZREVRANK).
+    pub fn rank(&self, member: &[u8], reverse: bool) -> Option<usize> {
+        let score = self.score(member)?;
+        let r = self.zsl.get_rank(score, member)?;
+        Some(if reverse { self.len() - r } else { r - 1 })
+    }
+
+    /// Ascending walk over (member, score).
+    pub fn iter(&self) -> Iter<'_> {
+        self.zsl.iter()
+    }
+
+    /// Elements of 0-based ranks `start..=end` (already normalized with
+    /// [`normalize_rank_range`]), ascending; with `reverse`, ranks count
+    /// from the highest score and the walk descends (ZREVRANGE).
+    pub fn range_by_rank(&self, start: usize, end: usize, reverse: bool) -> RangeIter<'_> {
+        let len = self.len();
+        let (cur, remaining) = if start > end || start >= len {
+            (NIL, 0)
+        } else {
+            let rank = if reverse { len - start } else { start + 1 };
+            let cur = self.zsl.get_element_by_rank(rank).map_or(NIL, |n| n.0);
+            (cur, end.min(len - 1) - start + 1)
+        };
+        RangeIter { inner: Iter { zsl: &self.zsl, cur, reverse }, remaining, stop: Stop::None }
+    }
+
+    /// Elements with a score inside `range`, ascending from the lowest (or
+    /// descending from the highest with `reverse`, ZREVRANGEBYSCORE), after
+    /// skipping `offset` of them, at most `limit` (LIMIT offset count; None
+    /// for no limit). The offset is skipped by rank, in O(log n).
+    pub fn range_by_score(&self, range: &ZRangeSpec, reverse: bool, offset: usize, limit: Option<usize>) -> RangeIter<'_> {
+        let start = if reverse { self.zsl.last_in_range(range) } else { self.zsl.first_in_range(range) };
+        let cur = self.skip_by_rank(start, reverse, offset);
+        RangeIter {
+            inner: Iter { zsl: &self.zsl, cur, reverse },
+            remaining: limit.unwrap_or(usize::MAX),
+            stop: Stop::Score(*range),
+        }
+    }
+
+    /// Elements inside the lex range, as [`range_by_score`](Self::range_by_score)
+    /// (ZRANGEBYLEX / ZREVRANGEBYLEX).
+    pub fn range_by_lex<'a>(
+        &'a self,
+        range: &'a ZLexRangeSpec,
+        reverse: bool,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> RangeIter<'a> {
+        let start = if reverse { self.zsl.last_in_lex_range(range) } else { self.zsl.first_in_lex_range(range) };
+        let cur = self.skip_by_rank(start, reverse, offset);
+        RangeIter { inner: Iter { zsl: &self.zsl, cur, reverse }, remaining: limit.unwrap_or(usize::MAX), stop: Stop::Lex(range) }
+    }
+
+    /// The node `offset` steps after `start` in the walk direction.
+    fn skip_by_rank(&self, start: Option<NodeId>, reverse: bool, offset: usize) -> u32 {
+        let Some(start) = start else { return NIL };
+        if offset == 0 {
+            return start.0;
+        }
+        let Some((m, s)) = self.zsl.entry(start) else { return NIL };
+        let Some(rank) = self.zsl.get_rank(s, m) else { return NIL };
+        let target = if reverse { rank.checked_sub(offset) } else { rank.checked_add(offset) };
+        target.and_then(|r| self.zsl.get_element_by_rank(r)).map_or(NIL, |n| n.0)
+    }
+
+    /// Number of elements with a score inside `range` (ZCOUNT), from ranks.
+    pub fn count_in_range(&self, range: &ZRangeSpec) -> usize {
+        let first = self.zsl.first_in_range(range);
+        let last = self.zsl.last_in_range(range);
+        self.count_between(first, last)
+    }
+
+    /// Number of elements inside the lex range (ZLEXCOUNT).
+    pub fn count_in_lex_range(&self, range: &ZLexRangeSpec) -> usize {
+        let first = self.zsl.first_in_lex_range(range);
+        let last = self.zsl.last_in_lex_range(range);
+        self.count_between(first, last)
+    }
+
+    fn count_between(&self, first: Option<NodeId>, last: Option<NodeId>) -> usize {
+        let rank = |n: Option<NodeId>| {
+            let (m, s) = self.zsl.entry(n?)?;
+            self.zsl.get_rank(s, m)
+        };
+        match (rank(first), rank(last)) {
+            (Some(a), Some(b)) if b >= a => b - a + 1,
+            _ => 0,
+        }
+    }
+
+    /// Removes the `count` lowest elements (ZPOPMIN), lowest first, or the
+    /// `count` highest (ZPOPMAX), highest first.
+    pub fn pop(&mut self, count: usize, max: bool) -> Vec<(Member, f64)> {
+        let len = self.len();
+        let count = count.min(len);
+        if count == 0 {
+            return Vec::new();
+        }
+        let mut removed =
+            if max { self.zsl.delete_range_by_rank(len - count + 1, len) } else { self.zsl.delete_range_by_rank(1, count) };
+        if max {
+            removed.reverse();
+        }
+        for (m, _) in &removed {
+            self.dict.remove(m);
+        }
+        removed
+    }
+
+    /// Removes the elements of 0-based ranks `start..=end` (normalized),
+    /// ascending (ZREMRANGEBYRANK).
+    pub fn delete_range_by_rank(&mut self, start: usize, end: usize) -> Vec<(Member, f64)> {
+        let removed = self.zsl.delete_range_by_rank(start.saturating_add(1), end.saturating_add(1));
+        self.forget(removed)
+    }
+
+    /// Removes the elements with a score inside `range` (ZREMRANGEBYSCORE).
+    pub fn delete_range_by_score(&mut self, range: &ZRangeSpec) -> Vec<(Member, f64)> {
+        let removed = self.zsl.delete_range_by_score(range);
+        self.forget(removed)
+    }
+
+    /// Removes the elements inside the lex range (ZREMRANGEBYLEX).
+    pub fn delete_range_by_lex(&mut self, range: &ZLexRangeSpec) -> Vec<(Member, f64)> {
+        let removed = self.zsl.delete_range_by_lex(range);
+        self.forget(removed)
+    }
+
+    /// Drops removed members from the dict and shrinks it if it became
+    /// sparse, as zremrangeGenericCommand does.
+    fn forget(&mut self, removed: Vec<(Member, f64)>) -> Vec<(Member, f64)> {
+        for (m, _) in &removed {
+            self.dict.remove(m);
+        }
+        if !removed.is_empty() && self.dict.needs_resize() {
+            self.dict.resize();
+        }
+        removed
+    }
+
+    /// A random element (ZRANDMEMBER without count).
+    pub fn random_entry(&mut self) -> Option<(&Member, f64)> {
+        self.dict.fair_random_entry().map(|(k, v)| (&k.0, *v))
+    }
+
+    /// Checks the skiplist invariants and that the dict holds exactly the
+    /// skiplist's elements with the same scores.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.zsl.check_invariants()?;
+        if self.dict.len() != self.zsl.len() {
+            return Err(format!("dict has {} entries, skiplist {}", self.dict.len(), self.zsl.len()));
+        }
+        for (m, s) in self.zsl.iter() {
+            match self.dict.get_key_value(m) {
+                Some((k, v)) if *v == s && Arc::ptr_eq(&k.0, m) => {}
+                Some((_, v)) if *v == s => return Err(format!("member {:?} not shared", crate::util::repr(m))),
+                other => {
+                    return Err(format!("member {:?} dict {:?} skiplist {}", crate::util::repr(m), other.map(|x| *x.1), s))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Clone for Zset {
+    /// Clones the skiplist (sharing the members) and rebuilds the dict.
+    fn clone(&self) -> Self {
+        let zsl = self.zsl.clone();
+        let mut dict = Dict::new();
+        dict.expand(zsl.len());
+        for (m, s) in zsl.iter() {
+            let _ = dict.add(SharedMember(m.clone()), s);
+        }
+        Zset { dict, zsl }
+    }
+}
+
+impl PartialEq for Zset {
+    /// Same members with the same scores (NaN never gets in, so this is an
+    /// equivalence).
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a.0 == b.0 && a.1 == b.1)
+    }
+}
+
+impl Eq for Zset {}
+
+impl std::fmt::Debug for Zset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter().map(|(m, s)| (crate::util::repr(m), s))).finish()
+    }
+}
+
+enum Stop<'a> {
+    None,
+    Score(ZRangeSpec),
+    Lex(&'a ZLexRangeSpec),
+}
+
+/// A walk over a range of a [`Zset`], yielding (member, score); it ends at
+/// the range's far bound or after its limit.
+pub struct RangeIter<'a> {
+    inner: Iter<'a>,
+    remaining: usize,
+    stop: Stop<'a>,
+}
+
+impl<'a> Iterator for RangeIter<'a> {
+    type Item = (&'a Member, f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let (m, s) = self.inner.next()?;
+        let inside = match &self.stop {
+            Stop::None => true,
+            Stop::Score(r) => {
+                if self.inner.reverse {
+                    r.value_gte_min(s)
+                } else {
+                    r.value_lte_max(s)
+                }
+            }
+            Stop::Lex(r) => {
+                if self.inner.reverse {
+                    r.value_gte_min(m)
+                } else {
+                    r.value_lte_max(m)
+                }
+            }
+        };
+        if !inside {
+            self.remaining = 0;
+            self.inner.cur = NIL;
+            return None;
+        }
+        self.remaining -= 1;
+        Some((m, s))
     }
 }
