@@ -692,7 +692,9 @@ impl Zskiplist {
 
     // -- score ranges -------------------------------------------------------
 
-    /// Whether some element has a score inside `range` (`zslIsInRange`).
+    /// Whether `range` overlaps the span from the lowest to the highest
+    /// score (`zslIsInRange`): when false no element can be inside; when
+    /// true one may still not be (elements 1 and 5, range 2..3).
     pub fn is_in_range(&self, range: &ZRangeSpec) -> bool {
         if range.is_empty() || self.tail == NIL || !range.value_gte_min(self.score_of(self.tail)) {
             return false;
@@ -742,8 +744,10 @@ impl Zskiplist {
 
     // -- lex ranges ---------------------------------------------------------
 
-    /// Whether some member is inside `range` (`zslIsInLexRange`). Lex
-    /// ranges assume all scores are equal, as Redis's do.
+    /// Whether `range` overlaps the span from the first to the last member
+    /// (`zslIsInLexRange`), with the same meaning as
+    /// [`is_in_range`](Self::is_in_range). Lex ranges assume all scores are
+    /// equal, as Redis's do.
     pub fn is_in_lex_range(&self, range: &ZLexRangeSpec) -> bool {
         if range.is_empty() || self.tail == NIL || !range.value_gte_min(self.ele_of(self.tail)) {
             return false;
@@ -1469,5 +1473,547 @@ impl<'a> Iterator for RangeIter<'a> {
         }
         self.remaining -= 1;
         Some((m, s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering;
+
+    /// Deterministic xorshift for the op sequences (node heights still come
+    /// from `random_u64`, which is what the structure must cope with).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            x
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn coin(&mut self) -> bool {
+            self.next() & 1 == 1
+        }
+    }
+
+    /// The reference: a sorted Vec of (score, member).
+    #[derive(Default)]
+    struct Model(Vec<(f64, Vec<u8>)>);
+
+    fn cmp(a: &(f64, Vec<u8>), score: f64, ele: &[u8]) -> Ordering {
+        match a.0.partial_cmp(&score) {
+            Some(Ordering::Equal) | None => a.1.as_slice().cmp(ele),
+            Some(o) => o,
+        }
+    }
+
+    impl Model {
+        fn pos(&self, m: &[u8]) -> Option<usize> {
+            self.0.iter().position(|(_, x)| x == m)
+        }
+        fn set(&mut self, m: &[u8], s: f64) -> ZsetChange {
+            let change = match self.pos(m) {
+                Some(i) if self.0[i].0 == s => return ZsetChange::Unchanged,
+                Some(i) => {
+                    self.0.remove(i);
+                    ZsetChange::Updated
+                }
+                None => ZsetChange::Added,
+            };
+            let at = self.0.partition_point(|e| cmp(e, s, m) == Ordering::Less);
+            self.0.insert(at, (s, m.to_vec()));
+            change
+        }
+        fn remove(&mut self, m: &[u8]) -> Option<f64> {
+            let i = self.pos(m)?;
+            Some(self.0.remove(i).0)
+        }
+        fn score(&self, m: &[u8]) -> Option<f64> {
+            self.pos(m).map(|i| self.0[i].0)
+        }
+    }
+
+    fn owned<'a>(it: impl Iterator<Item = (&'a Member, f64)>) -> Vec<(f64, Vec<u8>)> {
+        it.map(|(m, s)| (s, m.to_vec())).collect()
+    }
+
+    fn owned_removed(v: Vec<(Member, f64)>) -> Vec<(f64, Vec<u8>)> {
+        v.into_iter().map(|(m, s)| (s, m.to_vec())).collect()
+    }
+
+    /// Checks the whole set against the model: invariants, content, every
+    /// rank both ways, every element by rank (which exercises every span).
+    fn check_full(z: &Zset, model: &Model) {
+        if let Err(e) = z.check_invariants() {
+            panic!("invariant broken: {}", e);
+        }
+        assert_eq!(owned(z.iter()), model.0);
+        assert_eq!(owned(z.zsl().iter_rev()), model.0.iter().rev().cloned().collect::<Vec<_>>());
+        let n = model.0.len();
+        for (i, (s, m)) in model.0.iter().enumerate() {
+            assert_eq!(z.score(m), Some(*s));
+            assert_eq!(z.rank(m, false), Some(i));
+            assert_eq!(z.rank(m, true), Some(n - 1 - i));
+            assert_eq!(z.zsl().get_rank(*s, m), Some(i + 1));
+            let id = z.zsl().get_element_by_rank(i + 1).expect("rank inside the set");
+            let (em, es) = z.zsl().entry(id).expect("live node");
+            assert_eq!((es, &em[..]), (*s, m.as_slice()));
+        }
+        assert_eq!(z.zsl().get_element_by_rank(0), None);
+        assert_eq!(z.zsl().get_element_by_rank(n + 1), None);
+    }
+
+    const SCORES: [f64; 9] = [f64::NEG_INFINITY, -2.5, -1.0, -0.0, 0.0, 1.0, 1.5, 3.0, f64::INFINITY];
+
+    fn random_member(r: &mut Rng) -> Vec<u8> {
+        let len = r.below(4) as usize;
+        (0..len).map(|_| b"ab\x00\xff"[r.below(4) as usize]).collect()
+    }
+
+    fn random_score(r: &mut Rng) -> f64 {
+        if r.below(4) == 0 {
+            (r.below(2000) as f64 - 1000.0) / 7.0
+        } else {
+            SCORES[r.below(SCORES.len() as u64) as usize]
+        }
+    }
+
+    fn random_range(r: &mut Rng) -> ZRangeSpec {
+        ZRangeSpec { min: random_score(r), max: random_score(r), minex: r.coin(), maxex: r.coin() }
+    }
+
+    fn random_lex_bound(r: &mut Rng) -> LexBound {
+        match r.below(6) {
+            0 => LexBound::NegInf,
+            1 => LexBound::PosInf,
+            2 | 3 => LexBound::Inclusive(random_member(r)),
+            _ => LexBound::Exclusive(random_member(r)),
+        }
+    }
+
+    fn in_range(r: &ZRangeSpec, s: f64) -> bool {
+        r.value_gte_min(s) && r.value_lte_max(s)
+    }
+
+    fn model_range(model: &Model, keep: impl Fn(&(f64, Vec<u8>)) -> bool, reverse: bool, offset: usize, limit: Option<usize>) -> Vec<(f64, Vec<u8>)> {
+        let mut v: Vec<_> = model.0.iter().filter(|e| keep(e)).cloned().collect();
+        if reverse {
+            v.reverse();
+        }
+        v.into_iter().skip(offset).take(limit.unwrap_or(usize::MAX)).collect()
+    }
+
+    #[test]
+    fn node_is_32_bytes_and_link_8() {
+        assert_eq!(std::mem::size_of::<Node>(), 32);
+        assert_eq!(std::mem::size_of::<Level>(), 8);
+    }
+
+    #[test]
+    fn equal_scores_order_by_member_bytes() {
+        let mut z = Zset::new();
+        for m in [&b"b"[..], b"aa", b"a", b"", b"\xff", b"a\x00", b"B"] {
+            assert_eq!(z.insert_or_update(m, 1.0), Ok(ZsetChange::Added));
+        }
+        let got: Vec<Vec<u8>> = z.iter().map(|(m, _)| m.to_vec()).collect();
+        let want: Vec<Vec<u8>> = [&b""[..], b"B", b"a", b"a\x00", b"aa", b"b", b"\xff"].iter().map(|m| m.to_vec()).collect();
+        assert_eq!(got, want);
+        assert_eq!(z.rank(b"a\x00", false), Some(3));
+        assert_eq!(z.rank(b"a\x00", true), Some(3));
+        assert_eq!(z.rank(b"zz", false), None);
+        z.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn infinities_and_signed_zero() {
+        let mut z = Zset::new();
+        z.insert_or_update(b"top", f64::INFINITY).unwrap();
+        z.insert_or_update(b"bottom", f64::NEG_INFINITY).unwrap();
+        z.insert_or_update(b"zero", 0.0).unwrap();
+        z.insert_or_update(b"negzero", -0.0).unwrap();
+        let order: Vec<&[u8]> = z.iter().map(|(m, _)| &m[..]).collect();
+        assert_eq!(order, vec![&b"bottom"[..], b"negzero", b"zero", b"top"]);
+        // -0 and 0 are the same score: ZADD of -0 over 0 changes nothing.
+        assert_eq!(z.insert_or_update(b"zero", -0.0), Ok(ZsetChange::Unchanged));
+        let all = ZRangeSpec { min: f64::NEG_INFINITY, max: f64::INFINITY, minex: false, maxex: false };
+        assert_eq!(z.count_in_range(&all), 4);
+        let open = ZRangeSpec { minex: true, maxex: true, ..all };
+        assert_eq!(owned(z.range_by_score(&open, false, 0, None)).len(), 2);
+        // inf + -inf is NaN: refused, set unchanged.
+        let incr = ZaddFlags { incr: true, ..Default::default() };
+        assert_eq!(z.add(b"top", f64::NEG_INFINITY, incr), Err(ZsetError::NanScore));
+        assert_eq!(z.score(b"top"), Some(f64::INFINITY));
+        assert_eq!(z.insert_or_update(b"x", f64::NAN), Err(ZsetError::NanScore));
+        assert_eq!(z.zsl.insert(f64::NAN, Arc::from(&b"y"[..])), Err(ZsetError::NanScore));
+        assert_eq!(z.zsl.update_score(0.0, b"zero", f64::NAN), None);
+        assert!(!z.contains(b"x"));
+        z.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn lex_range_parsing() {
+        use LexBound::*;
+        assert_eq!(LexBound::parse(b"-"), Ok(NegInf));
+        assert_eq!(LexBound::parse(b"+"), Ok(PosInf));
+        assert_eq!(LexBound::parse(b"+\x00junk"), Ok(PosInf));
+        assert_eq!(LexBound::parse(b"[a"), Ok(Inclusive(b"a".to_vec())));
+        assert_eq!(LexBound::parse(b"(a b"), Ok(Exclusive(b"a b".to_vec())));
+        assert_eq!(LexBound::parse(b"["), Ok(Inclusive(Vec::new())));
+        assert_eq!(LexBound::parse(b"("), Ok(Exclusive(Vec::new())));
+        assert_eq!(LexBound::parse(b"[+"), Ok(Inclusive(b"+".to_vec())));
+        for bad in [&b""[..], b"a", b"+a", b"-a", b"++", b"]a", b" [a", b"\x00"] {
+            assert_eq!(LexBound::parse(bad), Err(()), "{:?}", bad);
+        }
+        assert!(ZLexRangeSpec::parse(b"[a", b"x").is_err());
+        assert!(ZLexRangeSpec::parse(b"x", b"[a").is_err());
+        assert_eq!(ZLexRangeSpec::parse(b"-", b"(z"), Ok(ZLexRangeSpec { min: NegInf, max: Exclusive(b"z".to_vec()) }));
+    }
+
+    #[test]
+    fn lex_range_emptiness() {
+        let spec = |a: &[u8], b: &[u8]| ZLexRangeSpec::parse(a, b).unwrap();
+        assert!(!spec(b"-", b"+").is_empty());
+        assert!(spec(b"+", b"-").is_empty());
+        assert!(spec(b"-", b"-").is_empty());
+        assert!(spec(b"+", b"+").is_empty());
+        assert!(!spec(b"[a", b"[a").is_empty());
+        assert!(spec(b"(a", b"[a").is_empty());
+        assert!(spec(b"[a", b"(a").is_empty());
+        assert!(spec(b"[b", b"[a").is_empty());
+        assert!(!spec(b"-", b"[a").is_empty());
+        assert!(!spec(b"[a", b"+").is_empty());
+        let mut z = Zset::new();
+        for m in [&b"a"[..], b"b", b"c"] {
+            z.insert_or_update(m, 0.0).unwrap();
+        }
+        assert!(!z.zsl().is_in_lex_range(&spec(b"-", b"-")));
+        assert!(!z.zsl().is_in_lex_range(&spec(b"(c", b"+")));
+        assert!(!z.zsl().is_in_lex_range(&spec(b"-", b"(a")));
+        assert!(z.zsl().is_in_lex_range(&spec(b"[a", b"[a")));
+        assert_eq!(z.count_in_lex_range(&spec(b"(a", b"+")), 2);
+        assert_eq!(z.count_in_lex_range(&spec(b"[b", b"[b")), 1);
+    }
+
+    #[test]
+    fn score_range_parsing_and_emptiness() {
+        let num = |b: &[u8]| std::str::from_utf8(b).ok()?.parse::<f64>().ok();
+        let r = ZRangeSpec::parse(b"(1.5", b"3", num).unwrap();
+        assert_eq!(r, ZRangeSpec { min: 1.5, max: 3.0, minex: true, maxex: false });
+        assert!(ZRangeSpec::parse(b"x", b"3", num).is_err());
+        assert!(ZRangeSpec::parse(b"1", b"(", num).is_err());
+        assert!(ZRangeSpec::parse(b"NaN", b"1", num).is_err());
+        assert!(ZRangeSpec { min: 1.0, max: 1.0, minex: false, maxex: true }.is_empty());
+        assert!(!ZRangeSpec { min: 1.0, max: 1.0, minex: false, maxex: false }.is_empty());
+        assert!(ZRangeSpec { min: 2.0, max: 1.0, minex: false, maxex: false }.is_empty());
+        let mut z = Zset::new();
+        z.insert_or_update(b"a", 1.0).unwrap();
+        assert!(z.zsl().is_in_range(&ZRangeSpec { min: 1.0, max: 1.0, minex: false, maxex: false }));
+        assert!(!z.zsl().is_in_range(&ZRangeSpec { min: 1.0, max: 1.0, minex: true, maxex: false }));
+        assert_eq!(z.zsl().first_in_range(&ZRangeSpec { min: 1.0, max: 2.0, minex: true, maxex: false }), None);
+    }
+
+    #[test]
+    fn normalize_ranks_like_zrange() {
+        assert_eq!(normalize_rank_range(0, -1, 5), Some((0, 4)));
+        assert_eq!(normalize_rank_range(-2, -1, 5), Some((3, 4)));
+        assert_eq!(normalize_rank_range(-100, 2, 5), Some((0, 2)));
+        assert_eq!(normalize_rank_range(1, 100, 5), Some((1, 4)));
+        assert_eq!(normalize_rank_range(5, 10, 5), None);
+        assert_eq!(normalize_rank_range(3, 2, 5), None);
+        assert_eq!(normalize_rank_range(0, -1, 0), None);
+        assert_eq!(normalize_rank_range(i64::MIN, i64::MAX, 3), Some((0, 2)));
+    }
+
+    #[test]
+    fn zadd_flags() {
+        let f = |s: &str| ZaddFlags {
+            incr: s.contains('i'),
+            nx: s.contains('n'),
+            xx: s.contains('x'),
+            gt: s.contains('g'),
+            lt: s.contains('l'),
+        };
+        let mut z = Zset::new();
+        assert_eq!(z.add(b"m", 5.0, f("x")), Ok((ZaddOutcome::Nop, 5.0)));
+        assert!(!z.contains(b"m"));
+        assert_eq!(z.add(b"m", 5.0, f("n")), Ok((ZaddOutcome::Added, 5.0)));
+        assert_eq!(z.add(b"m", 6.0, f("n")), Ok((ZaddOutcome::Nop, 5.0)));
+        assert_eq!(z.add(b"m", 4.0, f("g")), Ok((ZaddOutcome::Nop, 5.0)));
+        assert_eq!(z.add(b"m", 5.0, f("g")), Ok((ZaddOutcome::Nop, 5.0)));
+        assert_eq!(z.add(b"m", 7.0, f("g")), Ok((ZaddOutcome::Updated, 7.0)));
+        assert_eq!(z.add(b"m", 8.0, f("l")), Ok((ZaddOutcome::Nop, 7.0)));
+        assert_eq!(z.add(b"m", 2.0, f("lx")), Ok((ZaddOutcome::Updated, 2.0)));
+        assert_eq!(z.add(b"m", 2.0, f("")), Ok((ZaddOutcome::Unchanged, 2.0)));
+        assert_eq!(z.add(b"m", 0.0, f("i")), Ok((ZaddOutcome::Unchanged, 2.0)));
+        assert_eq!(z.add(b"m", 3.0, f("i")), Ok((ZaddOutcome::Updated, 5.0)));
+        assert_eq!(z.add(b"m", -1.0, f("ig")), Ok((ZaddOutcome::Nop, 5.0)));
+        assert_eq!(z.add(b"m", 1.0, f("ig")), Ok((ZaddOutcome::Updated, 6.0)));
+        assert_eq!(z.add(b"new", 3.0, f("i")), Ok((ZaddOutcome::Added, 3.0)));
+        assert_eq!(z.add(b"new2", 3.0, f("ix")), Ok((ZaddOutcome::Nop, 3.0)));
+        assert_eq!(z.score(b"m"), Some(6.0));
+        assert_eq!(z.len(), 2);
+        z.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn update_score_in_place_or_moved() {
+        let mut zsl = Zskiplist::new();
+        for (i, m) in [&b"a"[..], b"b", b"c", b"d"].iter().enumerate() {
+            zsl.insert(i as f64 * 10.0, Arc::from(*m)).unwrap();
+        }
+        let b = zsl.get_element_by_rank(2).unwrap();
+        // Stays between 0 and 20: changed in place, same node.
+        assert_eq!(zsl.update_score(10.0, b"b", 15.0), Some(b));
+        zsl.check_invariants().unwrap();
+        // Equal to a neighbour's score: Redis moves it (strict comparison).
+        assert_eq!(zsl.update_score(15.0, b"b", 20.0), Some(b));
+        zsl.check_invariants().unwrap();
+        assert_eq!(zsl.get_rank(20.0, b"b"), Some(2));
+        // Past everything: moved to the end, same slot.
+        assert_eq!(zsl.update_score(20.0, b"b", 100.0), Some(b));
+        zsl.check_invariants().unwrap();
+        assert_eq!(zsl.last(), Some(b));
+        assert_eq!(zsl.get_rank(100.0, b"b"), Some(4));
+        // Wrong current score or unknown member: nothing happens.
+        assert_eq!(zsl.update_score(20.0, b"b", 1.0), None);
+        assert_eq!(zsl.update_score(0.0, b"zz", 1.0), None);
+        zsl.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn navigation_and_stale_handles() {
+        let mut zsl = Zskiplist::new();
+        assert_eq!((zsl.first(), zsl.last()), (None, None));
+        for i in 0..10u8 {
+            zsl.insert(i as f64, Arc::from(&[b'a' + i][..])).unwrap();
+        }
+        let third = zsl.get_element_by_rank(3).unwrap();
+        assert_eq!(zsl.entry(zsl.next(third).unwrap()).map(|e| e.1), Some(3.0));
+        assert_eq!(zsl.entry(zsl.prev(third).unwrap()).map(|e| e.1), Some(1.0));
+        assert_eq!(zsl.prev(zsl.first().unwrap()), None);
+        assert_eq!(zsl.next(zsl.last().unwrap()), None);
+        let back: Vec<f64> = zsl.iter_from(third, true).map(|e| e.1).collect();
+        assert_eq!(back, vec![2.0, 1.0, 0.0]);
+        assert_eq!(zsl.delete(2.0, b"c").as_deref(), Some(&b"c"[..]));
+        assert_eq!(zsl.delete(2.0, b"c"), None);
+        assert_eq!(zsl.entry(third), None);
+        assert_eq!(zsl.iter_from(third, false).count(), 0);
+        assert_eq!(zsl.entry(NodeId(HEADER)), None);
+        assert_eq!(zsl.next(NodeId(HEADER)), None);
+        zsl.check_invariants().unwrap();
+        // The freed slot is reused.
+        let again = zsl.insert(2.5, Arc::from(&b"x"[..])).unwrap();
+        assert_eq!(again, third);
+        zsl.check_invariants().unwrap();
+    }
+
+    /// Thousands of random operations on a Zset, each checked against the
+    /// sorted-Vec model, with the full check (invariants, every rank) after
+    /// every mutation.
+    #[test]
+    fn random_ops_match_model() {
+        for seed in [0x9e37_79b9_7f4a_7c15u64, 12345, 987_654_321] {
+            let mut r = Rng(seed);
+            let mut z = Zset::new();
+            let mut model = Model::default();
+            for step in 0..4000 {
+                let mutated = match r.below(20) {
+                    0..=7 => {
+                        let (m, s) = (random_member(&mut r), random_score(&mut r));
+                        assert_eq!(z.insert_or_update(&m, s), Ok(model.set(&m, s)), "step {}", step);
+                        true
+                    }
+                    8..=9 => {
+                        let m = random_member(&mut r);
+                        assert_eq!(z.remove(&m), model.remove(&m));
+                        true
+                    }
+                    10 => {
+                        // ZINCRBY-style add; NaN results are refused on both sides.
+                        let (m, s) = (random_member(&mut r), random_score(&mut r));
+                        let flags = ZaddFlags { incr: true, ..Default::default() };
+                        let new = model.score(&m).map_or(s, |c| c + s);
+                        match z.add(&m, s, flags) {
+                            Err(ZsetError::NanScore) => assert!(new.is_nan()),
+                            Ok((_, got)) => {
+                                assert_eq!(got, new);
+                                model.set(&m, new);
+                            }
+                            Err(e) => panic!("{:?}", e),
+                        }
+                        true
+                    }
+                    11 => {
+                        let range = random_range(&mut r);
+                        let want: Vec<_> = model.0.iter().filter(|e| in_range(&range, e.0)).cloned().collect();
+                        model.0.retain(|e| !in_range(&range, e.0));
+                        assert_eq!(owned_removed(z.delete_range_by_score(&range)), want);
+                        true
+                    }
+                    12 => {
+                        let n = model.0.len() as i64 + 2;
+                        let (a, b) = (r.below(2 * n as u64) as i64 - n, r.below(2 * n as u64) as i64 - n);
+                        let want = match normalize_rank_range(a, b, model.0.len()) {
+                            Some((s, e)) => model.0.drain(s..=e).collect(),
+                            None => Vec::new(),
+                        };
+                        let got = match normalize_rank_range(a, b, z.len()) {
+                            Some((s, e)) => z.delete_range_by_rank(s, e),
+                            None => Vec::new(),
+                        };
+                        assert_eq!(owned_removed(got), want);
+                        true
+                    }
+                    13 => {
+                        let (count, max) = (r.below(4) as usize, r.coin());
+                        let k = count.min(model.0.len());
+                        let want: Vec<_> = if max {
+                            model.0.drain(model.0.len() - k..).rev().collect()
+                        } else {
+                            model.0.drain(..k).collect()
+                        };
+                        assert_eq!(owned_removed(z.pop(count, max)), want);
+                        true
+                    }
+                    14..=16 => {
+                        let range = random_range(&mut r);
+                        let (rev, off) = (r.coin(), r.below(4) as usize);
+                        let limit = if r.coin() { None } else { Some(r.below(5) as usize) };
+                        let want = model_range(&model, |e| in_range(&range, e.0), rev, off, limit);
+                        assert_eq!(owned(z.range_by_score(&range, rev, off, limit)), want, "{:?}", range);
+                        assert_eq!(z.count_in_range(&range), model.0.iter().filter(|e| in_range(&range, e.0)).count());
+                        let first = z.zsl().first_in_range(&range).and_then(|n| z.zsl().entry(n)).map(|e| e.1);
+                        let last = z.zsl().last_in_range(&range).and_then(|n| z.zsl().entry(n)).map(|e| e.1);
+                        let inside: Vec<f64> = model.0.iter().filter(|e| in_range(&range, e.0)).map(|e| e.0).collect();
+                        assert_eq!((first, last), (inside.first().copied(), inside.last().copied()));
+                        if !z.zsl().is_in_range(&range) {
+                            assert!(inside.is_empty());
+                        }
+                        false
+                    }
+                    17..=18 => {
+                        let n = model.0.len() as i64 + 2;
+                        let (a, b) = (r.below(2 * n as u64) as i64 - n, r.below(2 * n as u64) as i64 - n);
+                        let rev = r.coin();
+                        let want: Vec<_> = match normalize_rank_range(a, b, model.0.len()) {
+                            Some((s, e)) if rev => model.0.iter().rev().skip(s).take(e - s + 1).cloned().collect(),
+                            Some((s, e)) => model.0[s..=e].to_vec(),
+                            None => Vec::new(),
+                        };
+                        let got = match normalize_rank_range(a, b, z.len()) {
+                            Some((s, e)) => owned(z.range_by_rank(s, e, rev)),
+                            None => Vec::new(),
+                        };
+                        assert_eq!(got, want);
+                        false
+                    }
+                    _ => {
+                        let m = random_member(&mut r);
+                        assert_eq!(z.score(&m), model.score(&m));
+                        assert_eq!(z.rank(&m, false), model.pos(&m));
+                        false
+                    }
+                };
+                if mutated || step % 50 == 0 {
+                    check_full(&z, &model);
+                }
+            }
+            check_full(&z, &model);
+        }
+    }
+
+    /// Lex ranges on a set whose scores are all equal, as ZRANGEBYLEX
+    /// requires, against a filter over the model.
+    #[test]
+    fn random_lex_ops_match_model() {
+        let mut r = Rng(0xdead_beef);
+        let mut z = Zset::new();
+        let mut model = Model::default();
+        for step in 0..3000 {
+            let m = random_member(&mut r);
+            if r.below(3) == 0 {
+                assert_eq!(z.remove(&m), model.remove(&m));
+            } else {
+                assert_eq!(z.insert_or_update(&m, 7.0), Ok(model.set(&m, 7.0)));
+            }
+            let spec = ZLexRangeSpec { min: random_lex_bound(&mut r), max: random_lex_bound(&mut r) };
+            let keep = |e: &(f64, Vec<u8>)| spec.value_gte_min(&e.1) && spec.value_lte_max(&e.1);
+            let (rev, off) = (r.coin(), r.below(3) as usize);
+            let limit = if r.coin() { None } else { Some(r.below(4) as usize) };
+            assert_eq!(owned(z.range_by_lex(&spec, rev, off, limit)), model_range(&model, keep, rev, off, limit), "{:?}", spec);
+            let count = model.0.iter().filter(|e| keep(e)).count();
+            assert_eq!(z.count_in_lex_range(&spec), count);
+            if !z.zsl().is_in_lex_range(&spec) {
+                assert_eq!(count, 0);
+            }
+            if step % 10 == 0 {
+                let want: Vec<_> = model.0.iter().filter(|e| keep(e)).cloned().collect();
+                model.0.retain(|e| !keep(e));
+                assert_eq!(owned_removed(z.delete_range_by_lex(&spec)), want);
+            }
+            if step % 25 == 0 {
+                check_full(&z, &model);
+            }
+        }
+        check_full(&z, &model);
+    }
+
+    /// A bigger set built in order and in reverse, then thinned, so that
+    /// tall nodes and many levels appear; checks every rank and the arena
+    /// size per element.
+    #[test]
+    fn large_set_ranks_and_arena_size() {
+        let n = 50_000usize;
+        let mut z = Zset::new();
+        let mut model = Model::default();
+        for i in 0..n {
+            // Two runs of scores interleave, so inserts land everywhere.
+            let s = if i % 2 == 0 { i as f64 } else { (n - i) as f64 };
+            let m = format!("member:{}", i).into_bytes();
+            assert_eq!(z.insert_or_update(&m, s), Ok(ZsetChange::Added));
+            model.0.push((s, m));
+        }
+        model.0.sort_by(|a, b| cmp(a, b.0, &b.1));
+        check_full(&z, &model);
+        assert!(z.zsl().level > 3, "level {}", z.zsl().level);
+        // Nodes 32 bytes, links 8 bytes each (4/3 per node on average),
+        // at most twice that for spare Vec capacity.
+        let per = z.zsl().arena_bytes() as f64 / n as f64;
+        assert!(per < 2.0 * (32.0 + 8.0 * 1.5), "{} bytes per element", per);
+        let removed = z.delete_range_by_rank(100, 40_000);
+        assert_eq!(owned_removed(removed), model.0.drain(100..=40_000).collect::<Vec<_>>());
+        check_full(&z, &model);
+        let all = z.clone();
+        assert_eq!(all, z);
+        all.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn clone_shares_members_and_compares_equal() {
+        let mut a = Zset::new();
+        for i in 0..300 {
+            a.insert_or_update(format!("m{}", i % 97).as_bytes(), (i % 13) as f64).unwrap();
+        }
+        let b = a.clone();
+        b.check_invariants().unwrap();
+        assert_eq!(a, b);
+        let mut c = b.clone();
+        c.insert_or_update(b"m1", 99.0).unwrap();
+        assert_ne!(a, c);
+        // insert_member shares the Arc with the source set.
+        let mut d = Zset::new();
+        for (m, s) in a.iter() {
+            d.insert_member(m, s).unwrap();
+        }
+        assert_eq!(a, d);
+        let (m, _) = d.iter().next().unwrap();
+        assert!(Arc::strong_count(m) >= 4);
+        assert!(format!("{:?}", d).contains("m1"));
     }
 }
