@@ -1571,9 +1571,18 @@ mod tests {
 
     const SCORES: [f64; 9] = [f64::NEG_INFINITY, -2.5, -1.0, -0.0, 0.0, 1.0, 1.5, 3.0, f64::INFINITY];
 
-    fn random_member(r: &mut Rng) -> Vec<u8> {
+    /// Up to 3 bytes from a 4-byte alphabet (85 members, so many hits and
+    /// equal scores) or, with `wide`, from 16 bytes (4369 members, so the
+    /// set grows to thousands and tall nodes appear).
+    fn random_member_from(r: &mut Rng, wide: bool) -> Vec<u8> {
+        const ALPHA: &[u8] = b"ab\x00\xffcdefghijklmn";
+        let k = if wide { 16 } else { 4 };
         let len = r.below(4) as usize;
-        (0..len).map(|_| b"ab\x00\xff"[r.below(4) as usize]).collect()
+        (0..len).map(|_| ALPHA[r.below(k) as usize]).collect()
+    }
+
+    fn random_member(r: &mut Rng) -> Vec<u8> {
+        random_member_from(r, false)
     }
 
     fn random_score(r: &mut Rng) -> f64 {
@@ -1818,25 +1827,29 @@ mod tests {
     /// every mutation.
     #[test]
     fn random_ops_match_model() {
-        for seed in [0x9e37_79b9_7f4a_7c15u64, 12345, 987_654_321] {
+        for (seed, wide) in [(0x9e37_79b9_7f4a_7c15u64, false), (12345, false), (987_654_321, true), (4242, true)] {
             let mut r = Rng(seed);
+            // Wide runs insert more than they delete so the set grows large;
+            // their full check runs less often (it is O(n log n)).
+            let check_every = if wide { 100 } else { 1 };
             let mut z = Zset::new();
             let mut model = Model::default();
-            for step in 0..4000 {
+            let steps = if wide { 20_000 } else { 4000 };
+            for step in 0..steps {
                 let mutated = match r.below(20) {
                     0..=7 => {
-                        let (m, s) = (random_member(&mut r), random_score(&mut r));
+                        let (m, s) = (random_member_from(&mut r, wide), random_score(&mut r));
                         assert_eq!(z.insert_or_update(&m, s), Ok(model.set(&m, s)), "step {}", step);
                         true
                     }
                     8..=9 => {
-                        let m = random_member(&mut r);
+                        let m = random_member_from(&mut r, wide);
                         assert_eq!(z.remove(&m), model.remove(&m));
                         true
                     }
                     10 => {
                         // ZINCRBY-style add; NaN results are refused on both sides.
-                        let (m, s) = (random_member(&mut r), random_score(&mut r));
+                        let (m, s) = (random_member_from(&mut r, wide), random_score(&mut r));
                         let flags = ZaddFlags { incr: true, ..Default::default() };
                         let new = model.score(&m).map_or(s, |c| c + s);
                         match z.add(&m, s, flags) {
@@ -1849,14 +1862,14 @@ mod tests {
                         }
                         true
                     }
-                    11 => {
+                    11 if !wide || r.below(20) == 0 => {
                         let range = random_range(&mut r);
                         let want: Vec<_> = model.0.iter().filter(|e| in_range(&range, e.0)).cloned().collect();
                         model.0.retain(|e| !in_range(&range, e.0));
                         assert_eq!(owned_removed(z.delete_range_by_score(&range)), want);
                         true
                     }
-                    12 => {
+                    12 if !wide || r.below(20) == 0 => {
                         let n = model.0.len() as i64 + 2;
                         let (a, b) = (r.below(2 * n as u64) as i64 - n, r.below(2 * n as u64) as i64 - n);
                         let want = match normalize_rank_range(a, b, model.0.len()) {
@@ -1914,17 +1927,20 @@ mod tests {
                         false
                     }
                     _ => {
-                        let m = random_member(&mut r);
+                        let m = random_member_from(&mut r, wide);
                         assert_eq!(z.score(&m), model.score(&m));
                         assert_eq!(z.rank(&m, false), model.pos(&m));
                         false
                     }
                 };
-                if mutated || step % 50 == 0 {
+                if (mutated && step % check_every == 0) || step % 500 == 0 {
                     check_full(&z, &model);
                 }
             }
             check_full(&z, &model);
+            if wide {
+                assert!(z.len() > 1000 && z.zsl().level >= 4, "len {} level {}", z.len(), z.zsl().level);
+            }
         }
     }
 
