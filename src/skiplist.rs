@@ -23,16 +23,19 @@
 //! # Storage
 //!
 //! Safe Rust has no raw node pointers here, so the skiplist is an arena:
-//! - `nodes: Vec<Node>` indexed by `u32`; slot 0 is the header. Because the
+//! - `nodes`, indexed by `u32`; slot 0 is the header. Because the
 //!   header is never the forward target of a link, index 0 doubles as "nil"
 //!   for `forward`, `backward` and `tail` (Redis's NULL). Freed slots are
 //!   chained through their `backward` field and reused first.
-//! - `lvls: Vec<Level>`: every node owns a block of `h` consecutive 8-byte
+//! - `lvls`: every node owns a block of `h` consecutive 8-byte
 //!   links (u32 forward, u32 span) at offset `Node::levels`; the header owns
 //!   the 32 links at offset 0. Freed blocks go to one free list per height
 //!   and are reused for a node of the same height. The height itself is not
 //!   stored: deleting a node finds it as the number of levels on which the
 //!   predecessor links to the node.
+//! - Both are chunked vectors (4096 elements a chunk, the first one growing
+//!   geometrically): growing never copies the arena, and at most one chunk
+//!   is spare. A block of links never straddles two chunks.
 //!
 //! A node is 32 bytes (member 16, score 8, backward 4, block offset 4) plus on
 //! average 4/3 links of 8 bytes, with no allocation of its own.
@@ -52,8 +55,12 @@
 //!
 //! Memory per element, for a member of n bytes: node 32 + links ≈ 11 + dict
 //! entry 32 (key 16, score 8, chain 8) + bucket pointers ≈ 8–16 + member
-//! allocation (16 + n rounded up to a jemalloc size class): about 115 bytes
-//! for a 10-byte member, close to Redis 6.2's figure for the same set.
+//! allocation (16 + n rounded up to a jemalloc size class). Measured with
+//! the counting allocator (100k members, Redis 7.0 `used_memory` in
+//! brackets): 8-byte members 118 (113), 16-byte 118 (128), 40-byte 150
+//! (144); 1M 10-byte members 115 (110). The links are cheaper than Redis's
+//! (16-byte pointers+spans in a per-node allocation), the `Arc` counts
+//! dearer than an sds header.
 //!
 //! # Scores
 //!
@@ -303,11 +310,83 @@ fn random_level() -> usize {
     (1 + zeros / 2).min(ZSKIPLIST_MAXLEVEL)
 }
 
+/// Elements per arena chunk (a power of two).
+const CHUNK: usize = 4096;
+
+/// A vector stored as chunks of [`CHUNK`] elements, so that growing it
+/// never copies what it holds (no latency spike when a big sorted set
+/// grows) and at most one chunk is spare; the first chunk grows
+/// geometrically, so small sets stay small.
+#[derive(Clone)]
+struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T: Clone> Chunked<T> {
+    fn from_elem(v: T, n: usize) -> Self {
+        let mut c = Chunked { chunks: Vec::new(), len: 0 };
+        for _ in 0..n {
+            c.push(v.clone());
+        }
+        c
+    }
+}
+
+impl<T> Chunked<T> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, v: T) {
+        if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+            let cap = if self.chunks.is_empty() { 4 } else { CHUNK };
+            self.chunks.push(Vec::with_capacity(cap));
+        }
+        let first = self.chunks.len() == 1;
+        if let Some(c) = self.chunks.last_mut() {
+            if c.len() == c.capacity() {
+                let want = if first { (c.capacity() * 2).clamp(4, CHUNK) } else { CHUNK };
+                c.reserve_exact(want - c.len());
+            }
+            c.push(v);
+            self.len += 1;
+        }
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<&T> {
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    /// Heap bytes held, spare capacity included.
+    fn bytes(&self) -> usize {
+        self.chunks.capacity() * std::mem::size_of::<Vec<T>>()
+            + self.chunks.iter().map(|c| c.capacity() * std::mem::size_of::<T>()).sum::<usize>()
+    }
+}
+
+impl<T> std::ops::Index<usize> for Chunked<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, i: usize) -> &T {
+        &self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+impl<T> std::ops::IndexMut<usize> for Chunked<T> {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut T {
+        &mut self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
 /// The skiplist ordered by (score, member); see the module docs.
 #[derive(Clone)]
 pub struct Zskiplist {
-    nodes: Vec<Node>,
-    lvls: Vec<Level>,
+    nodes: Chunked<Node>,
+    lvls: Chunked<Level>,
     /// First free node slot (nil when none).
     free_node: u32,
     /// First free block of links of height h + 1, chained through the
@@ -329,8 +408,8 @@ impl Zskiplist {
     /// An empty skiplist: the header with 32 nil links (`zslCreate`).
     pub fn new() -> Self {
         Zskiplist {
-            nodes: vec![Node { ele: None, score: 0.0, backward: NIL, levels: 0 }],
-            lvls: vec![Level::default(); ZSKIPLIST_MAXLEVEL],
+            nodes: Chunked::from_elem(Node { ele: None, score: 0.0, backward: NIL, levels: 0 }, 1),
+            lvls: Chunked::from_elem(Level::default(), ZSKIPLIST_MAXLEVEL),
             free_node: NIL,
             free_lvls: [NO_BLOCK; ZSKIPLIST_MAXLEVEL],
             tail: NIL,
@@ -351,7 +430,7 @@ impl Zskiplist {
     /// Bytes held by the arena (nodes and links, including spare capacity),
     /// not counting the members.
     pub fn arena_bytes(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Node>() + self.lvls.capacity() * std::mem::size_of::<Level>()
+        self.nodes.bytes() + self.lvls.bytes()
     }
 
     // -- arena ------------------------------------------------------------
@@ -393,7 +472,7 @@ impl Zskiplist {
     /// links, not linked yet; gives the member back when out of indices.
     fn alloc_node(&mut self, score: f64, ele: Member, height: usize) -> Result<u32, Member> {
         let block_free = self.free_lvls[height - 1] != NO_BLOCK;
-        if !block_free && self.lvls.len() + height > u32::MAX as usize {
+        if !block_free && self.lvls.len() + height + CHUNK > u32::MAX as usize {
             return Err(ele);
         }
         if self.free_node == NIL && self.nodes.len() >= u32::MAX as usize {
@@ -402,11 +481,27 @@ impl Zskiplist {
         let levels = if block_free {
             let off = self.free_lvls[height - 1];
             self.free_lvls[height - 1] = self.lvls[off as usize].forward;
-            self.lvls[off as usize..off as usize + height].fill(Level::default());
+            for i in off as usize..off as usize + height {
+                self.lvls[i] = Level::default();
+            }
             off
         } else {
+            // A block never straddles two chunks: the rest of a chunk too
+            // short for it becomes a free block of its own height.
+            let used = self.lvls.len() % CHUNK;
+            if used + height > CHUNK {
+                let rest = CHUNK - used;
+                let off = self.lvls.len() as u32;
+                for _ in 0..rest {
+                    self.lvls.push(Level::default());
+                }
+                self.lvls[off as usize].forward = self.free_lvls[rest - 1];
+                self.free_lvls[rest - 1] = off;
+            }
             let off = self.lvls.len() as u32;
-            self.lvls.resize(self.lvls.len() + height, Level::default());
+            for _ in 0..height {
+                self.lvls.push(Level::default());
+            }
             off
         };
         let node = Node { ele: Some(ele), score, backward: NIL, levels };
@@ -2001,9 +2096,10 @@ mod tests {
         check_full(&z, &model);
         assert!(z.zsl().level > 3, "level {}", z.zsl().level);
         // Nodes 32 bytes, links 8 bytes each (4/3 per node on average),
-        // at most twice that for spare Vec capacity.
+        // plus at most one spare chunk of each.
         let per = z.zsl().arena_bytes() as f64 / n as f64;
-        assert!(per < 2.0 * (32.0 + 8.0 * 1.5), "{} bytes per element", per);
+        let spare = (CHUNK * (32 + 8)) as f64 / n as f64;
+        assert!(per < 32.0 + 8.0 * 1.5 + spare, "{} bytes per element", per);
         let removed = z.delete_range_by_rank(100, 40_000);
         assert_eq!(owned_removed(removed), model.0.drain(100..=40_000).collect::<Vec<_>>());
         check_full(&z, &model);
