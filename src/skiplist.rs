@@ -140,21 +140,21 @@ impl ZRangeSpec {
     /// Parses `min` and `max` as `zslParseRange` does: a leading `(` makes
     /// the bound exclusive, the rest is a number read by `parse_number`
     /// (the commands' strtod-like parser). A NaN or unparsable bound is an
-    /// error (`ERR min or max is not a float`).
-    pub fn parse(min: &[u8], max: &[u8], parse_number: impl Fn(&[u8]) -> Option<f64>) -> Result<ZRangeSpec, ()> {
-        let bound = |b: &[u8]| -> Result<(f64, bool), ()> {
+    /// error, None (`ERR min or max is not a float`).
+    pub fn parse(min: &[u8], max: &[u8], parse_number: impl Fn(&[u8]) -> Option<f64>) -> Option<ZRangeSpec> {
+        let bound = |b: &[u8]| -> Option<(f64, bool)> {
             let (text, ex) = match b.first() {
                 Some(b'(') => (&b[1..], true),
                 _ => (b, false),
             };
             match parse_number(text) {
-                Some(v) if !v.is_nan() => Ok((v, ex)),
-                _ => Err(()),
+                Some(v) if !v.is_nan() => Some((v, ex)),
+                _ => None,
             }
         };
         let (min, minex) = bound(min)?;
         let (max, maxex) = bound(max)?;
-        Ok(ZRangeSpec { min, max, minex, maxex })
+        Some(ZRangeSpec { min, max, minex, maxex })
     }
 
     /// Whether `value` is above the lower bound (`zslValueGteMin`).
@@ -201,14 +201,14 @@ impl LexBound {
     /// compares the byte after them with the string's NUL terminator, so
     /// `+\0...` still counts as `+`), or `[` / `(` followed by any bytes,
     /// possibly none.
-    pub fn parse(item: &[u8]) -> Result<LexBound, ()> {
+    pub fn parse(item: &[u8]) -> Option<LexBound> {
         let alone = item.len() == 1 || item.get(1) == Some(&0);
         match item.first() {
-            Some(b'+') if alone => Ok(LexBound::PosInf),
-            Some(b'-') if alone => Ok(LexBound::NegInf),
-            Some(b'[') => Ok(LexBound::Inclusive(item[1..].to_vec())),
-            Some(b'(') => Ok(LexBound::Exclusive(item[1..].to_vec())),
-            _ => Err(()),
+            Some(b'+') if alone => Some(LexBound::PosInf),
+            Some(b'-') if alone => Some(LexBound::NegInf),
+            Some(b'[') => Some(LexBound::Inclusive(item[1..].to_vec())),
+            Some(b'(') => Some(LexBound::Exclusive(item[1..].to_vec())),
+            _ => None,
         }
     }
 
@@ -248,10 +248,10 @@ pub struct ZLexRangeSpec {
 }
 
 impl ZLexRangeSpec {
-    /// Parses `min` and `max` as `zslParseLexRange`; an error is Redis's
+    /// Parses `min` and `max` as `zslParseLexRange`; None is Redis's
     /// `ERR min or max not valid string range item`.
-    pub fn parse(min: &[u8], max: &[u8]) -> Result<ZLexRangeSpec, ()> {
-        Ok(ZLexRangeSpec { min: LexBound::parse(min)?, max: LexBound::parse(max)? })
+    pub fn parse(min: &[u8], max: &[u8]) -> Option<ZLexRangeSpec> {
+        Some(ZLexRangeSpec { min: LexBound::parse(min)?, max: LexBound::parse(max)? })
     }
 
     /// Whether `value` is above the lower bound (`zslLexValueGteMin`).
@@ -534,6 +534,7 @@ impl Zskiplist {
     /// set) at its place: the body of `zslInsert`. `rank[i]` counts the
     /// nodes crossed to reach `update[i]`, the last node before `x` on
     /// level i, which gives the spans of the new links.
+    #[allow(clippy::needless_range_loop)] // update[] and rank[] are indexed by level, as in Redis
     fn link(&mut self, x: u32, height: usize) {
         let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
         let mut rank = [0usize; ZSKIPLIST_MAXLEVEL];
@@ -616,6 +617,7 @@ impl Zskiplist {
 
     /// Unlinks `x` given its predecessors (`zslDeleteNode`) and returns its
     /// height: the levels on which the predecessor links to it.
+    #[allow(clippy::needless_range_loop)]
     fn unlink(&mut self, x: u32, update: &[u32; ZSKIPLIST_MAXLEVEL]) -> usize {
         let mut height = 0;
         for i in 0..self.level {
@@ -1763,20 +1765,20 @@ mod tests {
     #[test]
     fn lex_range_parsing() {
         use LexBound::*;
-        assert_eq!(LexBound::parse(b"-"), Ok(NegInf));
-        assert_eq!(LexBound::parse(b"+"), Ok(PosInf));
-        assert_eq!(LexBound::parse(b"+\x00junk"), Ok(PosInf));
-        assert_eq!(LexBound::parse(b"[a"), Ok(Inclusive(b"a".to_vec())));
-        assert_eq!(LexBound::parse(b"(a b"), Ok(Exclusive(b"a b".to_vec())));
-        assert_eq!(LexBound::parse(b"["), Ok(Inclusive(Vec::new())));
-        assert_eq!(LexBound::parse(b"("), Ok(Exclusive(Vec::new())));
-        assert_eq!(LexBound::parse(b"[+"), Ok(Inclusive(b"+".to_vec())));
+        assert_eq!(LexBound::parse(b"-"), Some(NegInf));
+        assert_eq!(LexBound::parse(b"+"), Some(PosInf));
+        assert_eq!(LexBound::parse(b"+\x00junk"), Some(PosInf));
+        assert_eq!(LexBound::parse(b"[a"), Some(Inclusive(b"a".to_vec())));
+        assert_eq!(LexBound::parse(b"(a b"), Some(Exclusive(b"a b".to_vec())));
+        assert_eq!(LexBound::parse(b"["), Some(Inclusive(Vec::new())));
+        assert_eq!(LexBound::parse(b"("), Some(Exclusive(Vec::new())));
+        assert_eq!(LexBound::parse(b"[+"), Some(Inclusive(b"+".to_vec())));
         for bad in [&b""[..], b"a", b"+a", b"-a", b"++", b"]a", b" [a", b"\x00"] {
-            assert_eq!(LexBound::parse(bad), Err(()), "{:?}", bad);
+            assert_eq!(LexBound::parse(bad), None, "{:?}", bad);
         }
-        assert!(ZLexRangeSpec::parse(b"[a", b"x").is_err());
-        assert!(ZLexRangeSpec::parse(b"x", b"[a").is_err());
-        assert_eq!(ZLexRangeSpec::parse(b"-", b"(z"), Ok(ZLexRangeSpec { min: NegInf, max: Exclusive(b"z".to_vec()) }));
+        assert!(ZLexRangeSpec::parse(b"[a", b"x").is_none());
+        assert!(ZLexRangeSpec::parse(b"x", b"[a").is_none());
+        assert_eq!(ZLexRangeSpec::parse(b"-", b"(z"), Some(ZLexRangeSpec { min: NegInf, max: Exclusive(b"z".to_vec()) }));
     }
 
     #[test]
@@ -1809,9 +1811,9 @@ mod tests {
         let num = |b: &[u8]| std::str::from_utf8(b).ok()?.parse::<f64>().ok();
         let r = ZRangeSpec::parse(b"(1.5", b"3", num).unwrap();
         assert_eq!(r, ZRangeSpec { min: 1.5, max: 3.0, minex: true, maxex: false });
-        assert!(ZRangeSpec::parse(b"x", b"3", num).is_err());
-        assert!(ZRangeSpec::parse(b"1", b"(", num).is_err());
-        assert!(ZRangeSpec::parse(b"NaN", b"1", num).is_err());
+        assert!(ZRangeSpec::parse(b"x", b"3", num).is_none());
+        assert!(ZRangeSpec::parse(b"1", b"(", num).is_none());
+        assert!(ZRangeSpec::parse(b"NaN", b"1", num).is_none());
         assert!(ZRangeSpec { min: 1.0, max: 1.0, minex: false, maxex: true }.is_empty());
         assert!(!ZRangeSpec { min: 1.0, max: 1.0, minex: false, maxex: false }.is_empty());
         assert!(ZRangeSpec { min: 2.0, max: 1.0, minex: false, maxex: false }.is_empty());
