@@ -31,6 +31,7 @@ pub mod proto;
 pub mod server;
 pub mod sha1;
 pub mod siphash;
+pub mod skiplist;
 pub mod util;
 pub mod zmalloc;
 pub mod ziplist;
