@@ -526,6 +526,25 @@ impl Server {
                     Value::SetHt(set) => {
                         rewrite_batched(&mut buf, b"SADD", k, set.len(), 1, set.keys().map(|m| m.to_vec()));
                     }
+                    // ZADD key score member ...; the ziplist holds member
+                    // then score, the command wants score then member.
+                    Value::ZsetZl(z) => {
+                        let mut items = Vec::with_capacity(z.len());
+                        let mut it = z.iter();
+                        while let (Some(m), Some(sc)) = (it.next(), it.next()) {
+                            let score = match sc {
+                                crate::ziplist::ZlEntry::Int(v) => v as f64,
+                                crate::ziplist::ZlEntry::Str(b) => crate::util::strtod_exact(b).unwrap_or(0.0),
+                            };
+                            items.push(crate::util::fmt_g17(score).into_bytes());
+                            items.push(m.to_vec());
+                        }
+                        rewrite_batched(&mut buf, b"ZADD", k, z.len() / 2, 2, items.into_iter());
+                    }
+                    Value::ZsetSl(z) => {
+                        let it = z.iter().flat_map(|(m, sc)| [crate::util::fmt_g17(sc).into_bytes(), m.to_vec()]);
+                        rewrite_batched(&mut buf, b"ZADD", k, z.len(), 2, it);
+                    }
                 }
                 if let Some(w) = expire {
                     cat_command(&mut buf, 3, [&b"PEXPIREAT"[..], k, ib.format(w).as_bytes()]);

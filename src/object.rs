@@ -177,6 +177,9 @@ pub fn serialized_len(v: &Value) -> usize {
         Value::SetInt(i) => rdb_blob_len(i.as_bytes()),
         Value::HashHt(h) => rdb_len_len(h.len()) + h.iter().map(|(k, v)| rdb_string_len(k) + rdb_string_len(v)).sum::<usize>(),
         Value::SetHt(h) => rdb_len_len(h.len()) + h.keys().map(|k| rdb_string_len(k)).sum::<usize>(),
+        Value::ZsetZl(z) => rdb_blob_len(z.as_bytes()),
+        // RDB_TYPE_ZSET_2: member strings and binary doubles.
+        Value::ZsetSl(z) => rdb_len_len(z.len()) + z.iter().map(|(m, _)| rdb_string_len(m) + 8).sum::<usize>(),
     }
 }
 
@@ -194,6 +197,10 @@ pub enum Value {
     SetInt(Intset),
     /// Any other set: a dict member → ().
     SetHt(Box<SetTable>),
+    /// A small sorted set: member, score, member, score... in score order.
+    ZsetZl(Ziplist),
+    /// A sorted set past `zset-max-ziplist-*`: dict + skiplist.
+    ZsetSl(Box<crate::skiplist::Zset>),
 }
 
 /// The `hashtable` encoding of a hash.
@@ -329,6 +336,7 @@ impl Value {
             Value::List(_) => OBJ_LIST,
             Value::HashZl(_) | Value::HashHt(_) => OBJ_HASH,
             Value::SetInt(_) | Value::SetHt(_) => OBJ_SET,
+            Value::ZsetZl(_) | Value::ZsetSl(_) => OBJ_ZSET,
         }
     }
 
@@ -339,6 +347,7 @@ impl Value {
             Value::List(_) => "list",
             Value::HashZl(_) | Value::HashHt(_) => "hash",
             Value::SetInt(_) | Value::SetHt(_) => "set",
+            Value::ZsetZl(_) | Value::ZsetSl(_) => "zset",
         }
     }
 
@@ -347,7 +356,8 @@ impl Value {
         match self {
             Value::Str(s) => s.encoding(),
             Value::List(_) => "quicklist",
-            Value::HashZl(_) => "ziplist",
+            Value::HashZl(_) | Value::ZsetZl(_) => "ziplist",
+            Value::ZsetSl(_) => "skiplist",
             Value::HashHt(_) | Value::SetHt(_) => "hashtable",
             Value::SetInt(_) => "intset",
         }

@@ -85,6 +85,28 @@ fn mix_value_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
                 xor_digest_raw(digest, &ele);
             }
         }
+        // Sorted sets: member then score as "%.17g", per element.
+        Value::ZsetZl(zl) => {
+            let mut it = zl.iter();
+            while let (Some(m), Some(sc)) = (it.next(), it.next()) {
+                let score = match sc {
+                    crate::ziplist::ZlEntry::Int(v) => v as f64,
+                    crate::ziplist::ZlEntry::Str(b) => crate::util::strtod_exact(b).unwrap_or(0.0),
+                };
+                let mut ele = [0u8; 20];
+                mix_digest(&mut ele, &m.to_vec());
+                mix_digest(&mut ele, crate::util::fmt_g17(score).as_bytes());
+                xor_digest_raw(digest, &ele);
+            }
+        }
+        Value::ZsetSl(z) => {
+            for (m, score) in z.iter() {
+                let mut ele = [0u8; 20];
+                mix_digest(&mut ele, m);
+                mix_digest(&mut ele, crate::util::fmt_g17(score).as_bytes());
+                xor_digest_raw(digest, &ele);
+            }
+        }
         Value::HashHt(h) => {
             for (f, v) in h.iter() {
                 let mut ele = [0u8; 20];

@@ -128,13 +128,15 @@ pub fn sort_command(s: &mut Server, c: &mut Client) {
     let db = c.db;
     let key = c.argv.get(1).to_vec();
     // Load the elements (a missing key sorts as an empty list).
-    let (elements, is_set): (Vec<Vec<u8>>, bool) = {
+    let (mut elements, is_set, is_zset): (Vec<Vec<u8>>, bool, bool) = {
         let v = if storekey.is_some() { s.lookup_key_write(db, &key).map(|v| &*v) } else { s.lookup_key_read(db, &key) };
         match v {
-            None => (Vec::new(), false),
-            Some(Value::List(q)) => (q.iter().map(|e| e.to_vec()).collect(), false),
-            Some(Value::SetInt(set)) => (set.iter().map(|v| v.to_string().into_bytes()).collect(), true),
-            Some(Value::SetHt(set)) => (set.keys().map(|m| m.to_vec()).collect(), true),
+            None => (Vec::new(), false, false),
+            Some(Value::List(q)) => (q.iter().map(|e| e.to_vec()).collect(), false, false),
+            Some(Value::SetInt(set)) => (set.iter().map(|v| v.to_string().into_bytes()).collect(), true, false),
+            Some(Value::SetHt(set)) => (set.keys().map(|m| m.to_vec()).collect(), true, false),
+            Some(Value::ZsetZl(zl)) => (zl.iter().step_by(2).map(|e| e.to_vec()).collect(), false, true),
+            Some(Value::ZsetSl(z)) => (z.iter().map(|(m, _)| m.to_vec()).collect(), false, true),
             Some(_) => {
                 c.add_reply_error(WRONGTYPE);
                 return;
@@ -147,6 +149,10 @@ pub fn sort_command(s: &mut Server, c: &mut Client) {
         sortby = None;
     }
 
+    // An unsorted sorted set still honours DESC: its natural order reversed.
+    if dontsort && desc && is_zset {
+        elements.reverse();
+    }
     let vectorlen = elements.len() as i64;
     let (mut start, mut end) = match limit {
         Some((off, cnt)) => {
