@@ -15,7 +15,8 @@
 #   BENCH_EXTRA   extra server arguments for both servers (e.g. "--appendonly yes")
 #   BENCH_KEYS    keys for the memory-per-key figure (default 1000000)
 #   BENCH_GROW_N  SETs of random keys for the growth-latency figure (default 5000000)
-#   BENCH_ONLY    run only these sections: "ops", "keyspace" (default both)
+#   BENCH_TYPE_KEYS  collections per type for the types memory figure (default 1000000)
+#   BENCH_ONLY    run only these sections: "ops", "keyspace", "types" (default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +29,8 @@ PTESTS=${BENCH_PTESTS:-"ping_mbulk set get"}
 EXTRA=${BENCH_EXTRA:-}
 KEYS=${BENCH_KEYS:-1000000}
 GROW_N=${BENCH_GROW_N:-5000000}
-ONLY=${BENCH_ONLY:-"ops keyspace"}
+ONLY=${BENCH_ONLY:-"ops keyspace types"}
+TYPE_KEYS=${BENCH_TYPE_KEYS:-1000000}
 TCK=$(getconf CLK_TCK)
 
 command -v redis-benchmark >/dev/null || { echo "bench: redis-benchmark not installed (apt-get install redis-tools)"; exit 1; }
@@ -176,4 +178,32 @@ if [[ " $ONLY " == *" keyspace "* ]]; then
     else
         echo "growth to ~$ox_n keys: worst command oxredis ${ox_w} us (SLOWLOG); benchmark max latency ${ox_max} ms"
     fi
+fi
+
+# Memory of small collections (compact encodings): used_memory growth
+# after creating $TYPE_KEYS hashes of 10 fields, sets of 10 small
+# integers, sorted sets of 10 members, loaded with redis-cli --pipe.
+type_mem() {
+    local port=$1 kind=$2 before after
+    redis-cli -p "$port" flushall >/dev/null
+    before=$(info_field "$port" memory used_memory)
+    python3 bench/gen_types.py "$kind" "$TYPE_KEYS" | redis-cli -p "$port" --pipe >/dev/null
+    after=$(info_field "$port" memory used_memory)
+    echo "$(( (after - before) / TYPE_KEYS )) $(redis-cli -p "$port" object encoding "${kind:0:1}:0")"
+    redis-cli -p "$port" flushall >/dev/null
+}
+
+if [[ " $ONLY " == *" types "* ]]; then
+    echo
+    echo "== types: $TYPE_KEYS small collections (used_memory per key) =="
+    for kind in hash set zset; do
+        read -r ox_b ox_enc < <(type_mem "$PORT_ox" "$kind")
+        if [ -n "$REF" ]; then
+            read -r rd_b rd_enc < <(type_mem "$PORT_ref" "$kind")
+            awk -v k="$kind" -v a="$ox_b" -v b="$rd_b" -v ea="$ox_enc" -v eb="$rd_enc" 'BEGIN {
+                printf "%-5s oxredis %4d B/key (%s), redis %4d B/key (%s), ratio %.2fx\n", k, a, ea, b, eb, (b > 0 ? a / b : 0) }'
+        else
+            echo "$kind oxredis $ox_b B/key ($ox_enc)"
+        fi
+    done
 fi
