@@ -20,6 +20,7 @@ pub mod debug;
 pub mod keys;
 pub mod list;
 pub mod server_cmds;
+pub mod set;
 pub mod strings;
 
 pub type CommandProc = fn(&mut Server, &mut Client);
@@ -122,6 +123,7 @@ fn all_defs() -> impl Iterator<Item = &'static CommandDef> {
         .chain(strings::COMMANDS.iter())
         .chain(keys::COMMANDS.iter())
         .chain(list::COMMANDS.iter())
+        .chain(set::COMMANDS.iter())
         .chain(debug::COMMANDS.iter())
         .chain(bitops::COMMANDS.iter())
 }
