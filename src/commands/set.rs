@@ -17,7 +17,7 @@
 //! `call`), or `DEL`/`UNLINK key` when it takes the whole set.
 
 use crate::client::Client;
-use crate::commands::args::{get_positive_long_or_reply, get_range_long_or_reply};
+use crate::commands::args::get_range_long_or_reply;
 use crate::commands::keys::{parse_scan_cursor, parse_scan_opts};
 use crate::commands::strings::WRONGTYPE;
 use crate::commands::CommandDef;
@@ -52,6 +52,9 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!("smembers", smembers_command, 2, "read-only sort_for_script @set", 1, 1, 1),
     cmd!("sscan", sscan_command, -3, "read-only random @set", 1, 1, 1),
 ];
+
+/// The error of a negative or non-integer SPOP count.
+const POSITIVE_ERR: &str = "value is out of range, must be positive";
 
 /// SPOP with a count takes the "build the remaining set" path when the
 /// remaining members times this is at most the count.
@@ -495,7 +498,9 @@ pub fn spop_command(s: &mut Server, c: &mut Client) {
 
 /// SPOP key count (`spopWithCountCommand`).
 fn spop_with_count(s: &mut Server, c: &mut Client) {
-    let Some(count) = get_positive_long_or_reply(c, 2, None) else { return };
+    // 6.2's getPositiveLongFromObjectOrReply: one message for a
+    // non-integer and for a negative count.
+    let Some(count) = get_range_long_or_reply(c, 2, 0, i64::MAX, Some(POSITIVE_ERR)) else { return };
     let count = count as u64;
     let db = c.db;
     let key = c.argv.get(1).to_vec();
