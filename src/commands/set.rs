@@ -369,11 +369,13 @@ pub fn smove_command(s: &mut Server, c: &mut Client) {
     let src = c.argv.get(1).to_vec();
     let dst = c.argv.get(2).to_vec();
     let ele = c.argv.get(3).to_vec();
-    if s.lookup_key_write(db, &src).is_none() {
-        c.add_reply_long_long(0);
-        return;
-    }
-    let src_ok = s.lookup_key_write(db, &src).is_some_and(|v| is_set(v));
+    let src_ok = match s.lookup_key_write(db, &src) {
+        None => {
+            c.add_reply_long_long(0);
+            return;
+        }
+        Some(v) => is_set(v),
+    };
     let dst_exists = match s.lookup_key_write(db, &dst) {
         None => false,
         Some(v) if is_set(v) => true,
@@ -625,7 +627,6 @@ fn srandmember_with_count(s: &mut Server, c: &mut Client) {
         c.add_reply_array_len(0);
         return;
     }
-    let max = max_intset_entries(s);
     let Some(v) = stored_set_mut(s, db, &key) else {
         c.add_reply_array_len(0);
         return;
@@ -643,10 +644,11 @@ fn srandmember_with_count(s: &mut Server, c: &mut Client) {
         return;
     }
 
-    // Case 2: at least the whole set: return it.
+    // Case 2: at least the whole set: return it, as an array (also in
+    // RESP3), in the set's own order.
     if count >= size {
-        let copy = sunion_diff_compute(&[Some(&*v)], SetOp::Union, max);
-        reply_set(c, &copy);
+        c.add_reply_array_len(size as usize);
+        set_type_for_each(v, |m| m.reply(c));
         return;
     }
 
@@ -695,7 +697,7 @@ fn lookup_sets(s: &mut Server, c: &mut Client, keys: &[Vec<u8>], write: bool, st
     let db = c.db;
     let mut exists = Vec::with_capacity(keys.len());
     for k in keys {
-        let found = if write { s.lookup_key_write(db, k).map(|v| is_set(v)) } else { s.lookup_key_read(db, k).map(|v| is_set(v)) };
+        let found = if write { s.lookup_key_write(db, k).map(|v| is_set(v)) } else { s.lookup_key_read(db, k).map(is_set) };
         match found {
             None => {
                 exists.push(false);
