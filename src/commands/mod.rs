@@ -21,6 +21,7 @@ pub mod keys;
 pub mod list;
 pub mod server_cmds;
 pub mod sort;
+pub mod set;
 pub mod strings;
 
 pub type CommandProc = fn(&mut Server, &mut Client);
@@ -124,6 +125,7 @@ fn all_defs() -> impl Iterator<Item = &'static CommandDef> {
         .chain(keys::COMMANDS.iter())
         .chain(list::COMMANDS.iter())
         .chain(sort::COMMANDS.iter())
+        .chain(set::COMMANDS.iter())
         .chain(debug::COMMANDS.iter())
         .chain(bitops::COMMANDS.iter())
 }
