@@ -1,0 +1,265 @@
+//! LZF compression (liblzf 3.6 as Redis bundles it, lzf_c.c / lzf_d.c),
+//! byte-exact: the RDB writer must produce Redis's files and DEBUG OBJECT's
+//! `serializedlength` must equal Redis's, so every choice the C compressor
+//! makes (hash, table size, match extension, re-hashing after a match, the
+//! output-space checks) is reproduced here.
+//!
+//! The format is a sequence of chunks, each starting with a control byte:
+//! 1. `ctrl < 32`: a literal run of `ctrl + 1` bytes follows.
+//! 2. otherwise a back reference: `len = ctrl >> 5` (7 means one more length
+//!    byte follows and is added), then one byte that with `ctrl & 0x1f` forms
+//!    a 13-bit offset; `len + 2` bytes are copied from `offset + 1` bytes
+//!    back in the output (possibly overlapping the bytes being written).
+//!
+//! The compressor (Redis's settings: HLOG 16, VERY_FAST, not ULTRA_FAST,
+//! offsets rather than pointers in the table):
+//! 1. hashes the 3 bytes at each position into a 2^16-entry table holding the
+//!    last position with that hash (0 = empty: position 0 is never a match);
+//! 2. if that earlier position is under 8 KiB back and its 3 bytes really
+//!    match, extends the match (at most 264 bytes) and emits a reference,
+//!    then hashes the last two positions of the match and goes on after it;
+//! 3. otherwise copies the byte into the current literal run (32 at most).
+//!
+//! Redis leaves its table uninitialised (INIT_HTAB 0), so in principle stale
+//! stack contents could steer a match; a zeroed table is what a fresh
+//! process sees and what this module uses.
+
+use std::fmt;
+
+/// log2 of the hash table size.
+const HLOG: u32 = 16;
+const HSIZE: usize = 1 << HLOG;
+/// Longest literal run.
+const MAX_LIT: usize = 1 << 5;
+/// Farthest back a reference may point (exclusive, minus one).
+const MAX_OFF: usize = 1 << 13;
+/// Longest back reference, in bytes minus two.
+const MAX_REF: usize = (1 << 8) + (1 << 3);
+
+/// Why a compressed buffer could not be decompressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LzfError {
+    /// The data would decompress to more than the expected length (E2BIG).
+    OutputOverflow,
+    /// The input ends inside a chunk (EINVAL).
+    Truncated,
+    /// A back reference points before the start of the output (EINVAL).
+    BadOffset,
+    /// The data decompressed to fewer bytes than expected.
+    LengthMismatch { expected: usize, got: usize },
+}
+
+impl fmt::Display for LzfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LzfError::OutputOverflow => write!(f, "LZF output exceeds the expected length"),
+            LzfError::Truncated => write!(f, "LZF input is truncated"),
+            LzfError::BadOffset => write!(f, "LZF back reference before the start of the output"),
+            LzfError::LengthMismatch { expected, got } => {
+                write!(f, "LZF output is {} bytes, expected {}", got, expected)
+            }
+        }
+    }
+}
+
+impl std::error::Error for LzfError {}
+
+/// The hash of the 3 bytes `v` holds in its low 24 bits (VERY_FAST `IDX`).
+/// Bits above 24 are left over from earlier bytes and masked out by the
+/// arithmetic, as in C.
+#[inline]
+fn idx(h: u32) -> usize {
+    ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
+}
+
+#[inline]
+fn first(inp: &[u8], p: usize) -> u32 {
+    ((inp[p] as u32) << 8) | inp[p + 1] as u32
+}
+
+#[inline]
+fn next(h: u32, inp: &[u8], p: usize) -> u32 {
+    (h << 8) | inp[p + 2] as u32
+}
+
+/// Compresses `input` as `lzf_compress` does with an output buffer of
+/// `out_cap` bytes. Returns None when the result would not fit (or the
+/// input is empty), where `lzf_compress` returns 0.
+pub fn compress(input: &[u8], out_cap: usize) -> Option<Vec<u8>> {
+    let in_len = input.len();
+    if in_len == 0 {
+        return None;
+    }
+    let mut htab = vec![0u32; HSIZE];
+    // Room for the run byte the C code may reserve one past the end before
+    // its checks fail.
+    let mut out = vec![0u8; out_cap + 1];
+    let out_end = out_cap;
+    let mut ip = 0usize;
+    let mut op = 1usize; // op 0 is the first run's control byte
+    let mut lit = 0usize;
+
+    // `ip < in_end - 2` in C, with in_end - 2 possibly "negative".
+    let hash_end = in_len.saturating_sub(2);
+    let mut hval = if in_len >= 2 { first(input, 0) } else { 0 };
+
+    while ip < hash_end {
+        hval = next(hval, input, ip);
+        let slot = idx(hval);
+        let r = htab[slot] as usize;
+        htab[slot] = ip as u32;
+
+        // An empty slot reads as position 0, which the `r > 0` test rejects.
+        let is_match = r > 0
+            && r < ip
+            && ip - r - 1 < MAX_OFF
+            && input[r + 2] == input[ip + 2]
+            && input[r] == input[ip]
+            && input[r + 1] == input[ip + 1];
+
+        if is_match {
+            let off = ip - r - 1;
+            let mut len = 2usize;
+            let maxlen = (in_len - ip - len).min(MAX_REF);
+
+            // Exact space check: the control byte of a zero-length run is
+            // reused, and up to 3 bytes of reference plus the next run's
+            // control byte must fit.
+            if op - usize::from(lit == 0) + 3 + 1 >= out_end {
+                return None;
+            }
+
+            out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+            op -= usize::from(lit == 0);
+
+            // The C loop first compares 16 bytes unconditionally when more
+            // than 16 may match, then goes byte by byte up to maxlen; for
+            // maxlen 17 or 18 that can reach 19 bytes.
+            'extend: {
+                if maxlen > 16 {
+                    for _ in 0..16 {
+                        len += 1;
+                        if input[r + len] != input[ip + len] {
+                            break 'extend;
+                        }
+                    }
+                }
+                loop {
+                    len += 1;
+                    if !(len < maxlen && input[r + len] == input[ip + len]) {
+                        break;
+                    }
+                }
+            }
+
+            len -= 2; // now bytes - 3 + 1, the encoded length
+            ip += 1;
+
+            if len < 7 {
+                out[op] = ((off >> 8) + (len << 5)) as u8;
+                op += 1;
+            } else {
+                out[op] = ((off >> 8) + (7 << 5)) as u8;
+                out[op + 1] = (len - 7) as u8;
+                op += 2;
+            }
+            out[op] = off as u8;
+            op += 1;
+
+            lit = 0;
+            op += 1; // start a run
+
+            ip += len + 1;
+            if ip >= hash_end {
+                break;
+            }
+
+            // VERY_FAST: hash the last two positions of the match.
+            ip -= 2;
+            hval = first(input, ip);
+            hval = next(hval, input, ip);
+            htab[idx(hval)] = ip as u32;
+            ip += 1;
+            hval = next(hval, input, ip);
+            htab[idx(hval)] = ip as u32;
+            ip += 1;
+        } else {
+            if op >= out_end {
+                return None;
+            }
+            out[op] = input[ip];
+            op += 1;
+            ip += 1;
+            lit += 1;
+            if lit == MAX_LIT {
+                out[op - lit - 1] = (lit - 1) as u8;
+                lit = 0;
+                op += 1;
+            }
+        }
+    }
+
+    // At most 3 bytes (2 literals and a control byte) remain to be written.
+    if op + 3 > out_end {
+        return None;
+    }
+    while ip < in_len {
+        out[op] = input[ip];
+        op += 1;
+        ip += 1;
+        lit += 1;
+        if lit == MAX_LIT {
+            out[op - lit - 1] = (lit - 1) as u8;
+            lit = 0;
+            op += 1;
+        }
+    }
+    out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+    op -= usize::from(lit == 0);
+    out.truncate(op);
+    Some(out)
+}
+
+/// Decompresses `input`, which must expand to exactly `expected_len` bytes
+/// (Redis's RDB loader rejects any other result of `lzf_decompress`).
+/// Corrupt input is an error, never a panic.
+pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, LzfError> {
+    let mut out: Vec<u8> = Vec::with_capacity(expected_len);
+    let mut ip = 0usize;
+    while ip < input.len() {
+        let ctrl = input[ip] as usize;
+        ip += 1;
+        if ctrl < MAX_LIT {
+            let n = ctrl + 1;
+            if out.len() + n > expected_len {
+                return Err(LzfError::OutputOverflow);
+            }
+            let lits = input.get(ip..ip + n).ok_or(LzfError::Truncated)?;
+            out.extend_from_slice(lits);
+            ip += n;
+        } else {
+            let mut len = ctrl >> 5;
+            let mut back = (ctrl & 0x1f) << 8;
+            if len == 7 {
+                len += *input.get(ip).ok_or(LzfError::Truncated)? as usize;
+                ip += 1;
+            }
+            back += *input.get(ip).ok_or(LzfError::Truncated)? as usize;
+            ip += 1;
+            let n = len + 2;
+            if out.len() + n > expected_len {
+                return Err(LzfError::OutputOverflow);
+            }
+            let start = out.len().checked_sub(back + 1).ok_or(LzfError::BadOffset)?;
+            // Byte by byte: the source may overlap what is being written.
+            for i in start..start + n {
+                let b = out[i];
+                out.push(b);
+            }
+        }
+    }
+    if out.len() != expected_len {
+        return Err(LzfError::LengthMismatch { expected: expected_len, got: out.len() });
+    }
+    Ok(out)
+}
