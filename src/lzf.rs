@@ -86,14 +86,55 @@ fn next(h: u32, inp: &[u8], p: usize) -> u32 {
 /// `out_cap` bytes. Returns None when the result would not fit (or the
 /// input is empty), where `lzf_compress` returns 0.
 pub fn compress(input: &[u8], out_cap: usize) -> Option<Vec<u8>> {
-    let in_len = input.len();
-    if in_len == 0 {
+    if input.is_empty() {
         return None;
     }
-    let mut htab = vec![0u32; HSIZE];
+    HTAB.with(|t| match t.try_borrow_mut() {
+        Ok(mut table) => {
+            let out = compress_with(input, out_cap, &mut table.slots);
+            // Leave the table all zeros for the next call without a 256 KiB
+            // memset: only the slots this input wrote need clearing, and
+            // when they are many a fill is cheaper.
+            if input.len() > HSIZE / 4 {
+                table.slots.fill(0);
+            } else {
+                clear_slots(input, &mut table.slots);
+            }
+            out
+        }
+        // Not reentrant; a nested call (impossible today) gets its own table.
+        Err(_) => compress_with(input, out_cap, &mut vec![0u32; HSIZE]),
+    })
+}
+
+/// The compressor's hash table, kept per thread so that estimating sizes
+/// of many short strings (DEBUG OBJECT on a big hash) costs no 256 KiB
+/// allocation each.
+struct HashTable {
+    slots: Vec<u32>,
+}
+
+thread_local! {
+    static HTAB: std::cell::RefCell<HashTable> = std::cell::RefCell::new(HashTable { slots: vec![0u32; HSIZE] });
+}
+
+/// Zeroes every slot `compress_with` may have written for `input`: those of
+/// the 3-byte windows at every position.
+fn clear_slots(input: &[u8], htab: &mut [u32]) {
+    for w in input.windows(3) {
+        let h = ((w[0] as u32) << 16) | ((w[1] as u32) << 8) | w[2] as u32;
+        htab[idx(h)] = 0;
+    }
+}
+
+/// The compressor proper, on a zeroed table.
+fn compress_with(input: &[u8], out_cap: usize, htab: &mut [u32]) -> Option<Vec<u8>> {
+    let in_len = input.len();
+    debug_assert_eq!(htab.len(), HSIZE);
     // Room for the run byte the C code may reserve one past the end before
-    // its checks fail.
-    let mut out = vec![0u8; out_cap + 1];
+    // its checks fail; never more than the worst case (33 bytes out per 32
+    // in, plus a run byte), whatever `out_cap` says.
+    let mut out = vec![0u8; out_cap.min(in_len + in_len / 32 + 8) + 1];
     let out_end = out_cap;
     let mut ip = 0usize;
     let mut op = 1usize; // op 0 is the first run's control byte
@@ -262,4 +303,16 @@ pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, LzfError
         return Err(LzfError::LengthMismatch { expected: expected_len, got: out.len() });
     }
     Ok(out)
+}
+
+/// Redis's decision to save a string LZF-compressed (`rdbSaveRawString` /
+/// `rdbSaveLzfStringObject` with `rdbcompression yes`): only strings over 20
+/// bytes are tried, with room for `len - 4` bytes of output, so compression
+/// is kept only when it saves at least 5 bytes. Returns the compressed
+/// bytes, or None to store the string as it is.
+pub fn rdb_compress(s: &[u8]) -> Option<Vec<u8>> {
+    if s.len() <= 20 {
+        return None;
+    }
+    compress(s, s.len() - 4)
 }
