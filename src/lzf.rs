@@ -316,3 +316,212 @@ pub fn rdb_compress(s: &[u8]) -> Option<Vec<u8>> {
     }
     compress(s, s.len() - 4)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or(0)).collect()
+    }
+
+    /// Inputs and the bytes redis-server 7.0 wrote for them in dump.rdb.
+    fn redis_vectors() -> Vec<(Vec<u8>, Vec<u8>)> {
+        vec![
+            (b"abcdefghij".repeat(5), unhex("0a6162636465666768696a61e01c0901696a")),
+            (vec![b'x'; 133], unhex("017878e07800017878")),
+            (
+                b"hello world, hello redis, hello lzf; hello world again!".to_vec(),
+                unhex("0d68656c6c6f20776f726c642c2068600c047265646973c00c036c7a663ba01760240620616761696e21"),
+            ),
+            ((0..100).map(|i| (i % 7) as u8).collect(), unhex("070001020304050600e05106010001")),
+            ([b"ab".repeat(150), b"tail".to_vec()].concat(), unhex("02616261e0ff01e01801037461696c")),
+            (
+                b"the quick brown fox jumps over the lazy dog. ".repeat(3),
+                unhex(concat!(
+                    "1f74686520717569636b2062726f776e20666f78206a756d7073206f7665722074",
+                    "201e086c617a7920646f672e600de04b2c012e20"
+                )),
+            ),
+        ]
+    }
+
+    #[test]
+    fn compresses_like_redis() {
+        for (input, expected) in redis_vectors() {
+            assert_eq!(compress(&input, input.len() - 4), Some(expected.clone()), "{:?}", String::from_utf8_lossy(&input));
+            assert_eq!(rdb_compress(&input), Some(expected.clone()));
+            assert_eq!(decompress(&expected, input.len()), Ok(input));
+        }
+    }
+
+    #[test]
+    fn out_cap_checks_are_liblzfs() {
+        for (input, expected) in redis_vectors() {
+            // liblzf's checks are conservative (a reference wants room for
+            // the next run's control byte too), so the smallest accepted
+            // cap can exceed the output by a few bytes; never less than it.
+            let min_cap = (0..expected.len() + 8).find(|&cap| compress(&input, cap).is_some());
+            assert!(matches!(min_cap, Some(c) if c >= expected.len() && c <= expected.len() + 4), "{:?}", min_cap);
+            for cap in min_cap.unwrap_or(0)..expected.len() + 16 {
+                assert_eq!(compress(&input, cap).as_ref(), Some(&expected));
+            }
+            assert_eq!(compress(&input, usize::MAX), Some(expected));
+        }
+        // 'x' * 133 ends with a reference: 9 bytes out, refused at cap 9.
+        assert_eq!(compress(&[b'x'; 133], 9), None);
+        assert!(compress(&[b'x'; 133], 10).is_some());
+        assert_eq!(compress(b"", 100), None);
+        assert_eq!(compress(b"a", 0), None);
+        // The tail check wants 3 bytes free after the reserved run byte.
+        assert_eq!(compress(b"ab", 4), Some(b"\x01ab".to_vec()));
+        assert_eq!(compress(b"ab", 3), None);
+    }
+
+    #[test]
+    fn rdb_rule_skips_short_and_incompressible() {
+        assert_eq!(rdb_compress(&[b'a'; 20]), None, "20 bytes are never tried");
+        assert!(rdb_compress(&[b'a'; 21]).is_some());
+        // 21 distinct bytes cannot shrink by the required 5 bytes.
+        let distinct: Vec<u8> = (0..21).collect();
+        assert_eq!(rdb_compress(&distinct), None);
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    fn random_input(rng: &mut Rng) -> Vec<u8> {
+        let big = rng.below(10) == 0;
+        let n = rng.below(if big { 70_000 } else { 600 }) + 1;
+        match rng.below(4) {
+            0 => (0..n).map(|_| rng.next() as u8).collect(),
+            1 => {
+                let alpha = 1 + rng.below(4) as u64;
+                (0..n).map(|_| (rng.next() % alpha) as u8).collect()
+            }
+            2 => {
+                // Copies of earlier pieces at all distances, including > 8 KiB.
+                let mut v: Vec<u8> = (0..16).map(|_| rng.next() as u8).collect();
+                while v.len() < n {
+                    let from = rng.below(v.len());
+                    let len = 1 + rng.below(300).min(v.len() - from);
+                    let piece = v[from..from + len.min(v.len() - from)].to_vec();
+                    v.extend_from_slice(&piece);
+                    if rng.below(3) == 0 {
+                        v.push(rng.next() as u8);
+                    }
+                }
+                v.truncate(n);
+                v
+            }
+            _ => {
+                let period = 1 + rng.below(40);
+                let pat: Vec<u8> = (0..period).map(|_| rng.next() as u8).collect();
+                (0..n).map(|i| pat[i % period]).collect()
+            }
+        }
+    }
+
+    #[test]
+    fn roundtrip_random_inputs() {
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        for _ in 0..3000 {
+            let input = random_input(&mut rng);
+            let c = compress(&input, usize::MAX).unwrap_or_default();
+            assert!(c.len() <= input.len() + input.len() / 32 + 1, "worst-case growth");
+            assert_eq!(decompress(&c, input.len()).as_deref(), Ok(&input[..]));
+            // Any cap gives the same bytes or nothing; a cap below the
+            // output's size always nothing, and one 4 bytes over never
+            // (at most a run byte and a 3-byte reference are checked ahead).
+            let cap = rng.below(c.len() + 6);
+            match compress(&input, cap) {
+                Some(d) => assert_eq!(d, c),
+                None => assert!(cap < c.len() + 4, "cap {} output {}", cap, c.len()),
+            }
+            assert_eq!(compress(&input, c.len() + 4).as_ref(), Some(&c));
+            assert_eq!(compress(&input, c.len().saturating_sub(1)), None);
+        }
+    }
+
+    #[test]
+    fn table_is_clean_between_calls() {
+        // The per-thread table must not carry positions over: compressing B
+        // after A gives what compressing B first gave.
+        let mut rng = Rng(42);
+        let inputs: Vec<Vec<u8>> = (0..200).map(|_| random_input(&mut rng)).collect();
+        let first: Vec<_> = inputs.iter().map(|i| compress(i, usize::MAX)).collect();
+        for (i, input) in inputs.iter().enumerate().rev() {
+            assert_eq!(compress(input, usize::MAX), first[i]);
+        }
+    }
+
+    #[test]
+    fn decompress_hand_built_streams() {
+        // A literal run, then a back reference of 3 bytes one back (overlap).
+        assert_eq!(decompress(b"\x01ab\x20\x00", 5), Ok(b"abbbb".to_vec()));
+        // Length 7 + extra byte 1: 10 bytes copied from 2 back.
+        assert_eq!(decompress(b"\x01ab\xe0\x01\x01", 12), Ok(b"abababababab".to_vec()));
+        // 13-bit offset: 0x1f high bits plus low byte 0xff = 8191, i.e. 8192 back.
+        let mut lits = Vec::new();
+        let mut data = Vec::new();
+        for chunk in 0..256 {
+            let bytes: Vec<u8> = (0..32).map(|i| (chunk * 7 + i * 3) as u8).collect();
+            lits.push(31u8);
+            lits.extend_from_slice(&bytes);
+            data.extend_from_slice(&bytes);
+        }
+        lits.extend_from_slice(&[0x3f, 0xff]);
+        data.extend_from_slice(&data[..3].to_vec());
+        assert_eq!(decompress(&lits, data.len()), Ok(data));
+        assert_eq!(decompress(b"", 0), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn decompress_rejects_corrupt_input() {
+        use LzfError::*;
+        // Literal run longer than the input holds.
+        assert_eq!(decompress(b"\x05abc", 6), Err(Truncated));
+        // Back reference cut before its offset byte, and before its length byte.
+        assert_eq!(decompress(b"\x00a\x20", 4), Err(Truncated));
+        assert_eq!(decompress(b"\x00a\xe0", 20), Err(Truncated));
+        assert_eq!(decompress(b"\x00a\xe0\x01", 20), Err(Truncated));
+        // Reference before the start of the output.
+        assert_eq!(decompress(b"\x00a\x20\x01", 4), Err(BadOffset));
+        assert_eq!(decompress(b"\x20\x00", 3), Err(BadOffset));
+        assert_eq!(decompress(b"\x01ab\x3f\xff", 5), Err(BadOffset));
+        // Output larger than expected, by a literal or by a reference.
+        assert_eq!(decompress(b"\x02abc", 2), Err(OutputOverflow));
+        assert_eq!(decompress(b"\x00a\x20\x00", 3), Err(OutputOverflow));
+        // Shorter than expected.
+        assert_eq!(decompress(b"\x02abc", 4), Err(LengthMismatch { expected: 4, got: 3 }));
+        assert_eq!(decompress(b"", 1), Err(LengthMismatch { expected: 1, got: 0 }));
+    }
+
+    #[test]
+    fn decompress_never_panics_on_mutations() {
+        let mut rng = Rng(7);
+        for _ in 0..3000 {
+            let input = random_input(&mut rng);
+            let Some(mut c) = compress(&input, usize::MAX) else { continue };
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(c.len());
+                c[at] = rng.next() as u8;
+            }
+            let cut = rng.below(c.len() + 1);
+            let expected = if rng.below(2) == 0 { input.len() } else { rng.below(2 * input.len() + 2) };
+            if let Ok(out) = decompress(&c[..cut], expected) {
+                assert_eq!(out.len(), expected);
+            }
+        }
+    }
+}
