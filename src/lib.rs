@@ -25,6 +25,7 @@ pub mod intset;
 pub mod dict;
 pub mod ld;
 pub mod log;
+pub mod lzf;
 pub mod networking;
 pub mod object;
 pub mod proto;

@@ -127,14 +127,18 @@ pub fn rdb_len_size(len: u64) -> usize {
     }
 }
 
-/// Bytes of a string in an RDB file (`rdbSaveRawString` without LZF
-/// compression): small integers in their integer encoding, else a length
-/// prefix and the bytes.
+/// Bytes of a string in an RDB file (`rdbSaveRawString`, with
+/// `rdbcompression yes`): small integers in their integer encoding, strings
+/// over 20 bytes LZF-compressed when that saves at least 5 bytes, else a
+/// length prefix and the bytes.
 pub fn rdb_string_len(b: &[u8]) -> usize {
     if b.len() <= 11 {
         if let Some(v) = crate::util::string2ll(b) {
             return rdb_int_len(v).unwrap_or(rdb_len_size(b.len() as u64) + b.len());
         }
+    }
+    if let Some(c) = crate::lzf::rdb_compress(b) {
+        return 1 + rdb_len_size(c.len() as u64) + rdb_len_size(b.len() as u64) + c.len();
     }
     rdb_len_size(b.len() as u64) + b.len()
 }
@@ -144,10 +148,11 @@ pub fn rdb_len_len(n: usize) -> usize {
     rdb_len_size(n as u64)
 }
 
-/// Bytes of a blob (ziplist, intset) saved as an RDB string. Blobs are
-/// never integer-encoded; compression comes with the LZF writer.
+/// Bytes of a blob (ziplist, intset) saved as an RDB string. Redis saves
+/// blobs with the same `rdbSaveRawString` as any string (their binary
+/// headers never parse as integers), so LZF applies to them too.
 pub fn rdb_blob_len(b: &[u8]) -> usize {
-    rdb_len_size(b.len() as u64) + b.len()
+    rdb_string_len(b)
 }
 
 fn rdb_int_len(v: i64) -> Option<usize> {
