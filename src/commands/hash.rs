@@ -613,7 +613,7 @@ pub fn hrandfield_command(s: &mut Server, c: &mut Client) {
             c.add_reply_error(&format!("value is out of range, value must between {} and {}", -i64::MAX, i64::MAX));
             return;
         }
-        if withvalues && (l < -i64::MAX / 2 || l > i64::MAX / 2) {
+        if withvalues && !(-i64::MAX / 2..=i64::MAX / 2).contains(&l) {
             c.add_reply_error("value is out of range");
             return;
         }
@@ -656,7 +656,9 @@ fn hrandfield_with_count(s: &mut Server, c: &mut Client, l: i64, withvalues: boo
         Ok(Some(v)) => hash_len(v) as u64,
     };
     let (count, uniq) = if l >= 0 { (l as u64, true) } else { (l.unsigned_abs(), false) };
-    if count == 0 {
+    // No stored hash is empty; the size check keeps the reply well formed
+    // regardless.
+    if count == 0 || size == 0 {
         c.add_reply_array_len(0);
         return;
     }
@@ -672,8 +674,10 @@ fn hrandfield_with_count(s: &mut Server, c: &mut Client, l: i64, withvalues: boo
         match v {
             Value::HashHt(h) => {
                 for _ in 0..count {
-                    let Some((f, val)) = h.fair_random_entry() else { break };
-                    reply_rand_pair(c, ZlEntry::Str(f), ZlEntry::Str(val), withvalues);
+                    match h.fair_random_entry() {
+                        Some((f, val)) => reply_rand_pair(c, ZlEntry::Str(f), ZlEntry::Str(val), withvalues),
+                        None => reply_rand_pair(c, ZlEntry::Str(b""), ZlEntry::Str(b""), withvalues),
+                    }
                 }
             }
             Value::HashZl(z) => {
@@ -740,6 +744,9 @@ fn hrandfield_with_count(s: &mut Server, c: &mut Client, l: i64, withvalues: boo
 // ---------------------------------------------------------------------------
 // HSCAN.
 
+/// An owned (field, value) pair.
+type FieldValue = (Box<[u8]>, Box<[u8]>);
+
 /// HSCAN key cursor [MATCH pattern] [COUNT count]
 ///
 /// A ziplist hash is returned whole with cursor 0, whatever the cursor;
@@ -761,7 +768,7 @@ pub fn hscan_command(s: &mut Server, c: &mut Client) {
     }
     let Some(opts) = parse_scan_opts(c, 3, false) else { return };
     let Some(v) = s.dbs[c.db].dict.get(c.argv.get(1)).map(|o| &o.val) else { return };
-    let mut items: Vec<(Box<[u8]>, Box<[u8]>)> = Vec::new();
+    let mut items: Vec<FieldValue> = Vec::new();
     match v {
         Value::HashZl(_) => {
             for_each_pair(v, |f, val| items.push((entry_to_box(f), entry_to_box(val))));
