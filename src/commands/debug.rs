@@ -37,13 +37,6 @@ fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
     }
 }
 
-/// XORs a 20-byte element digest into `digest` (`xorDigest` of a digest).
-fn xor_digest_raw(digest: &mut [u8; 20], ele: &[u8; 20]) {
-    for (d, x) in digest.iter_mut().zip(ele.iter()) {
-        *d ^= x;
-    }
-}
-
 /// `mixDigest`: digest = SHA1(digest ^ SHA1(data)).
 fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
     xor_digest(digest, data);
@@ -64,7 +57,9 @@ fn mix_value_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
             }
         }
         // Unordered collections: each element digested alone, then
-        // XORed in, so the order of iteration does not matter.
+        // XORed in, so the order of iteration does not matter. A hash
+        // pair's digest is itself passed through `xor_digest` (SHA1 of
+        // it), as Redis's `xorDigest(digest, eledigest, 20)`.
         Value::SetInt(set) => {
             let mut b = itoa::Buffer::new();
             for v in set.iter() {
@@ -82,7 +77,7 @@ fn mix_value_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
                 let mut ele = [0u8; 20];
                 mix_digest(&mut ele, &f.to_vec());
                 mix_digest(&mut ele, &v.to_vec());
-                xor_digest_raw(digest, &ele);
+                xor_digest(digest, &ele);
             }
         }
         // Sorted sets: member then score as "%.17g", per element.
@@ -96,7 +91,7 @@ fn mix_value_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
                 let mut ele = [0u8; 20];
                 mix_digest(&mut ele, &m.to_vec());
                 mix_digest(&mut ele, crate::util::fmt_g17(score).as_bytes());
-                xor_digest_raw(digest, &ele);
+                xor_digest(digest, &ele);
             }
         }
         Value::ZsetSl(z) => {
@@ -104,7 +99,7 @@ fn mix_value_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
                 let mut ele = [0u8; 20];
                 mix_digest(&mut ele, m);
                 mix_digest(&mut ele, crate::util::fmt_g17(score).as_bytes());
-                xor_digest_raw(digest, &ele);
+                xor_digest(digest, &ele);
             }
         }
         Value::HashHt(h) => {
@@ -112,7 +107,7 @@ fn mix_value_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
                 let mut ele = [0u8; 20];
                 mix_digest(&mut ele, f);
                 mix_digest(&mut ele, v);
-                xor_digest_raw(digest, &ele);
+                xor_digest(digest, &ele);
             }
         }
     }

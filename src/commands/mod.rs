@@ -17,6 +17,7 @@ pub mod args;
 pub mod bitops;
 pub mod connection;
 pub mod debug;
+pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod server_cmds;
@@ -126,6 +127,7 @@ fn all_defs() -> impl Iterator<Item = &'static CommandDef> {
         .chain(list::COMMANDS.iter())
         .chain(sort::COMMANDS.iter())
         .chain(set::COMMANDS.iter())
+        .chain(hash::COMMANDS.iter())
         .chain(debug::COMMANDS.iter())
         .chain(bitops::COMMANDS.iter())
 }
