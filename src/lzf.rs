@@ -83,8 +83,11 @@ fn next(h: u32, inp: &[u8], p: usize) -> u32 {
 }
 
 /// Compresses `input` as `lzf_compress` does with an output buffer of
-/// `out_cap` bytes. Returns None when the result would not fit (or the
-/// input is empty), where `lzf_compress` returns 0.
+/// `out_cap` bytes. Returns None where `lzf_compress` returns 0: the input
+/// is empty or the output might not fit. Its space checks look ahead (room
+/// for a whole reference plus the next run's control byte, and 3 bytes for
+/// the tail), so up to `len + 4` may be needed for a `len`-byte result;
+/// Redis's accept/refuse decision depends on exactly these checks.
 pub fn compress(input: &[u8], out_cap: usize) -> Option<Vec<u8>> {
     if input.is_empty() {
         return None;
