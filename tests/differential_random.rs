@@ -37,7 +37,9 @@ use std::collections::VecDeque;
 const DEFAULT_SEED: u64 = 0x0DD5_EED5;
 const DEFAULT_CMDS: usize = 20_000;
 const DIGEST_EVERY: usize = 100;
-const HISTORY: usize = 20;
+/// Commands kept for a report: a digest difference may come from any
+/// command since the previous digest check.
+const HISTORY: usize = DIGEST_EVERY;
 /// Databases the stream uses (valid indexes are 0..NUM_DBS).
 const NUM_DBS: u64 = 4;
 
@@ -739,7 +741,7 @@ impl Runner {
             }
         }
         let tag = if expect.is_some() { "6.2 wants" } else { "reference" };
-        self.remember(format!("#{} {}\n      oxredis: {:?}\n      {}: {:?}", idx, shown, a, tag, want));
+        self.remember(format!("#{} {}  =>  oxredis {:?} | {} {:?}", idx, shown, a, tag, want));
         let same = match (cmp, &a, &want) {
             (Cmp::Sorted, _, _) => sorted(a.clone()) == sorted(want.clone()),
             (Cmp::Ttl(tol), Reply::Int(x), Reply::Int(y)) if *x >= 0 && *y >= 0 => (x - y).abs() <= tol,
@@ -771,9 +773,24 @@ impl Runner {
                 }
                 let ka = sorted(self.ox.cmd(&["KEYS", "*"]));
                 let kb = sorted(self.rf.cmd(&["KEYS", "*"]));
-                detail.push_str(&format!("db {}: oxredis keys {:?}\n      reference keys {:?}\n", db, ka, kb));
+                let (na, nb) = (self.ox.cmd(&["DBSIZE"]), self.rf.cmd(&["DBSIZE"]));
+                detail.push_str(&format!("db {}: DBSIZE {:?} / {:?}\n  oxredis keys   {:?}\n  reference keys {:?}\n", db, na, nb, ka, kb));
+                // Name the keys whose value, encoding or TTL state differs.
+                if let Reply::Array(Some(keys)) = &kb {
+                    for k in keys {
+                        let Reply::Bulk(Some(k)) = k else { continue };
+                        let probe = |c: &mut Conn| {
+                            let ttl = matches!(c.cmd(&[&b"PTTL"[..], k]), Reply::Int(n) if n >= 0);
+                            (c.cmd(&[&b"GET"[..], k]), c.cmd(&[&b"OBJECT"[..], b"ENCODING", k]), ttl)
+                        };
+                        let (pa, pb) = (probe(&mut self.ox), probe(&mut self.rf));
+                        if pa != pb {
+                            detail.push_str(&format!("  key {}: (value, encoding, has TTL) {:?} / {:?}\n", show_arg(k), pa, pb));
+                        }
+                    }
+                }
             }
-            self.fail(idx, &format!("DEBUG DIGEST differs: oxredis {:?}, reference {:?}\n{}", a, b, detail));
+        self.fail(idx, &format!("DEBUG DIGEST differs: oxredis {:?}, reference {:?}\n{}", a, b, detail));
         }
     }
 
@@ -871,5 +888,67 @@ fn version_difference_paths() {
         "STRALGO LCS STRINGS a b LEN IDX",
         "STRALGO LCS LEN",
         "SETRANGE k1 536870912 x",
+    ]);
+}
+
+/// Regression: BITFIELD SET/INCRBY far outside a field's range follows
+/// Redis's wrapping overflow test (seed 5 found `SET i46 193 -2^63` with
+/// SAT storing the minimum where Redis stores the maximum).
+#[test]
+fn regression_bitfield_far_out_of_range() {
+    fixed_stream(&[
+        "SET k abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqr",
+        "BITFIELD k OVERFLOW SAT SET i46 193 -9223372036854775808",
+        "GET k",
+        "BITFIELD k OVERFLOW WRAP SET i46 193 -9223372036854775808 GET i46 193",
+        "BITFIELD k OVERFLOW FAIL SET i46 193 -9223372036854775808 GET i46 193",
+        "BITFIELD k OVERFLOW SAT SET i8 0 -9223372036854775807 GET i8 0",
+        "BITFIELD k OVERFLOW SAT SET i8 0 9223372036854775807 GET i8 0",
+        "BITFIELD k OVERFLOW SAT SET i8 0 -200 GET i8 0",
+        "BITFIELD k OVERFLOW SAT SET u8 0 -1 GET u8 0",
+        "BITFIELD k OVERFLOW WRAP SET u8 0 -1 GET u8 0",
+        "BITFIELD k OVERFLOW FAIL SET u8 0 -1 GET u8 0",
+        "BITFIELD k OVERFLOW SAT SET u63 0 -9223372036854775808 GET u63 0",
+        "BITFIELD k OVERFLOW SAT INCRBY i64 0 -9223372036854775808 INCRBY i64 0 -9223372036854775808",
+        "BITFIELD k OVERFLOW WRAP INCRBY i64 0 -9223372036854775808 INCRBY i64 0 9223372036854775807",
+        "BITFIELD k OVERFLOW SAT INCRBY u63 0 -9223372036854775808 INCRBY u8 0 -9223372036854775808",
+        "BITFIELD k OVERFLOW WRAP INCRBY u5 3 -9223372036854775808 INCRBY i5 3 -9223372036854775808",
+        "GET k",
+    ]);
+}
+
+/// Regression: GETEX on a missing key answers nil before it validates the
+/// expire argument (seed 1: `GETEX k13 EX -1` gave an error).
+#[test]
+fn regression_getex_missing_key_before_expire_check() {
+    fixed_stream(&[
+        "GETEX nosuch EX -1",
+        "GETEX nosuch PXAT abc",
+        "GETEX nosuch EX 9223372036854775807",
+        "SET k v",
+        "GETEX k EX -1",
+        "GETEX k PXAT abc",
+        "GETEX k EX 9223372036854775807",
+        "GETEX k EX 100 FOO",
+        "GETEX nosuch FOO",
+        "TTL k",
+    ]);
+}
+
+/// Regression: SELECT, MOVE and COPY DB report a DB index outside C int
+/// range with the range message (seed 1 found `SELECT 2147483648`).
+#[test]
+fn regression_db_index_int_range() {
+    fixed_stream(&[
+        "SET k v",
+        "SELECT 2147483648",
+        "SELECT -2147483649",
+        "SELECT 9223372036854775808",
+        "MOVE k 2147483648",
+        "MOVE k -2147483649",
+        "COPY k k2 DB 4294967296",
+        "SWAPDB 0 2147483648",
+        "SWAPDB 2147483648 0",
+        "SELECT 2147483647",
     ]);
 }

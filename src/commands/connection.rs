@@ -62,9 +62,14 @@ pub fn echo_command(_s: &mut Server, c: &mut Client) {
 
 /// SELECT index
 pub fn select_command(s: &mut Server, c: &mut Client) {
+    // getIntFromObjectOrReply: not an integer, then outside C int range.
     let id = match crate::util::string2ll(c.argv.get(1)) {
         Some(v) if v >= i32::MIN as i64 && v <= i32::MAX as i64 => v,
-        _ => {
+        Some(_) => {
+            c.add_reply_error("value is out of range, value must between -2147483648 and 2147483647");
+            return;
+        }
+        None => {
             c.add_reply_error("value is not an integer or out of range");
             return;
         }
