@@ -35,7 +35,7 @@ use common::{Conn, Reply, Rng, Server};
 use std::collections::VecDeque;
 
 const DEFAULT_SEED: u64 = 0x0DD5_EED5;
-const DEFAULT_CMDS: usize = 20_000;
+const DEFAULT_CMDS: usize = 50_000;
 const DIGEST_EVERY: usize = 100;
 /// Commands kept for a report: a digest difference may come from any
 /// command since the previous digest check.
@@ -283,7 +283,14 @@ fn random_command(rng: &mut Rng) -> Gen {
         22 => vec![b("STRLEN"), k.clone()],
         23 => vec![b(rng.pick(&["INCR", "DECR"])), k.clone()],
         24 | 25 => vec![b(rng.pick(&["INCRBY", "DECRBY"])), k.clone(), rand_int(rng)],
-        26 => vec![b("INCRBYFLOAT"), k.clone(), if rng.below(2) == 0 { rand_val(rng) } else { rand_int(rng) }],
+        26 => {
+            let incr = match rng.below(3) {
+                0 => rand_val(rng),
+                1 => rand_int(rng),
+                _ => rand_float(rng),
+            };
+            vec![b("INCRBYFLOAT"), k.clone(), incr]
+        }
         27 | 28 => vec![b(rng.pick(&["GETRANGE", "GETRANGE", "SUBSTR"])), k.clone(), rand_int(rng), rand_int(rng)],
         29 | 30 => {
             let off: Vec<u8> = match rng.below(10) {
@@ -404,8 +411,7 @@ fn random_command(rng: &mut Rng) -> Gen {
         73..=75 => vec![b("OBJECT"), b(rng.pick(&["ENCODING", "encoding"])), k.clone()],
         76 => {
             cmp = Cmp::Sorted;
-            let pat = rng.pick(&["*", "*", "k1*", "k?", "k[0-5]", "k[^1]*", "*\\**", "k\\", "[", "", "k*\u{0}*", "?"]);
-            vec![b("KEYS"), b(pat)]
+            vec![b("KEYS"), rand_pattern(rng)]
         }
         77 => {
             cmp = Cmp::RandomKey;
@@ -445,8 +451,43 @@ fn random_command(rng: &mut Rng) -> Gen {
             argv.push(extra);
         }
     }
+    // Now and then one argument replaced by an edge value, except where an
+    // argument may be a time: a short TTL would make the run time-dependent.
+    let timed = ["SET", "SETEX", "PSETEX", "GETEX", "EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT"];
+    if argv.len() > 1 && rng.below(30) == 0 && !timed.contains(&upper(&argv[0]).as_str()) {
+        let i = 1 + rng.below(argv.len() as u64 - 1) as usize;
+        argv[i] = if rng.below(2) == 0 { rand_val(rng) } else { rand_int(rng) };
+    }
+    // Command names in any case.
+    if rng.below(8) == 0 {
+        let name: Vec<u8> = argv[0].iter().map(|c| if rng.below(2) == 0 { c.to_ascii_lowercase() } else { *c }).collect();
+        argv[0] = name;
+    }
     let past_expire = if past { Some(k) } else { None };
     Gen { argv, cmp, past_expire }
+}
+
+/// A glob pattern over the key names' alphabet and glob syntax, with
+/// unbalanced brackets and trailing escapes.
+fn rand_pattern(rng: &mut Rng) -> Vec<u8> {
+    const FIXED: &[&str] = &["*", "*", "k1*", "k?", "k[0-5]", "k[^1]*", "*\\**", "k\\", "[", "", "k*\u{0}*", "?", "k[1-]", "k[]1]", "k[!0]", "*[", "\\k1"];
+    if rng.below(2) == 0 {
+        return b(rng.pick(FIXED));
+    }
+    let n = 1 + rng.below(6) as usize;
+    let alphabet = b"k0123*?[]^-\\\x00\xff!";
+    (0..n).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect()
+}
+
+/// A float-looking increment for INCRBYFLOAT.
+fn rand_float(rng: &mut Rng) -> Vec<u8> {
+    let s: String = match rng.below(6) {
+        0 => rng.pick(&["0.1", "-0.1", "1e-7", "1.5e300", "-1.5e300", "1e308", "3.0e-5", "0x1p3", "1e", "e1", "1.", ".1", "-.1", "+.5", "1_0", "5e-324", "2.5E+2"]).to_string(),
+        1 => format!("{}e{}", rng.below(100) as i64 - 50, rng.below(40) as i64 - 20),
+        2 => format!("{}.{:03}", rng.below(2_000_000) as i64 - 1_000_000, rng.below(1000)),
+        _ => format!("{}.{}", rng.below(200) as i64 - 100, rng.below(100)),
+    };
+    s.into_bytes()
 }
 
 fn bitfield(rng: &mut Rng, k: Vec<u8>) -> Vec<Vec<u8>> {
@@ -508,6 +549,13 @@ fn upper(a: &[u8]) -> String {
     String::from_utf8_lossy(a).to_ascii_uppercase()
 }
 
+/// An argument as Redis quotes it inside an error (`addReplyErrorFormat`
+/// turns CR and LF into spaces).
+fn err_text(a: &[u8]) -> String {
+    let clean: Vec<u8> = a.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }).collect();
+    String::from_utf8_lossy(&clean).into_owned()
+}
+
 fn err(s: &str) -> Reply {
     Reply::Error(s.to_string())
 }
@@ -540,11 +588,18 @@ fn expected_62(argv: &[Vec<u8>], rf: &mut Conn) -> Option<Reply> {
         "EXPIRE" | "PEXPIRE" | "EXPIREAT" | "PEXPIREAT" if argc > 3 => {
             Some(err(&format!("ERR wrong number of arguments for '{}' command", name.to_ascii_lowercase())))
         }
-        // OBJECT's subcommand arity error is worded differently in 7.0.
-        "OBJECT" if argc >= 2 && upper(&argv[1]) == "ENCODING" && argc != 3 => Some(err(&format!(
+        // OBJECT's unknown-subcommand and subcommand-arity errors are
+        // worded differently in 7.0.
+        "OBJECT"
+            if argc >= 2
+                && !(argc == 3 && ["ENCODING", "REFCOUNT", "IDLETIME", "FREQ"].contains(&upper(&argv[1]).as_str()))
+                && !(argc == 2 && upper(&argv[1]) == "HELP") =>
+        {
+            Some(err(&format!(
             "ERR Unknown subcommand or wrong number of arguments for '{}'. Try OBJECT HELP.",
-            String::from_utf8_lossy(&argv[1])
-        ))),
+            err_text(&argv[1])
+            )))
+        }
         // BITCOUNT's BYTE|BIT is 7.0. 6.2 looks the key up first (a missing
         // key counts 0 whatever follows), then accepts 2 or 4 arguments.
         "BITCOUNT" if argc == 5 => {
@@ -580,7 +635,7 @@ fn lcs_on_reference(argv: &[Vec<u8>], rf_scratch: &mut Conn, rf: &mut Conn) -> R
         return err("ERR wrong number of arguments for 'stralgo' command");
     }
     if upper(&argv[1]) != "LCS" {
-        let sub = argv.get(1).map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default();
+        let sub = err_text(&argv[1]);
         return err(&format!("ERR Unknown subcommand or wrong number of arguments for '{}'. Try STRALGO HELP.", sub));
     }
     let mut j = 2;
