@@ -77,7 +77,19 @@ const EDGE_VALUES: &[&str] = &[
 /// A value for SET, APPEND, SETRANGE, ...: small ints (int encoding),
 /// edge values, binary bytes, and strings around the embstr limit.
 fn rand_val(rng: &mut Rng) -> Vec<u8> {
-    match rng.below(10) {
+    match rng.below(11) {
+        // Long runs of one byte value, for the word-at-a-time paths of
+        // BITCOUNT, BITPOS and BITOP.
+        10 => {
+            let n = rng.below(400) as usize;
+            let fill = *rng.pick(&[0u8, 0xff, 0x55, 0x80, 0x01]);
+            let mut v = vec![fill; n];
+            if n > 0 && rng.below(2) == 0 {
+                let i = rng.below(n as u64) as usize;
+                v[i] = rng.next() as u8;
+            }
+            v
+        }
         0..=2 => (rng.below(2000) as i64 - 1000).to_string().into_bytes(),
         3..=5 => rng.pick(EDGE_VALUES).as_bytes().to_vec(),
         6 => {
@@ -295,6 +307,7 @@ fn random_command(rng: &mut Rng) -> Gen {
         29 | 30 => {
             let off: Vec<u8> = match rng.below(10) {
                 0 => b(rng.pick(&["-1", "536870912", "abc", "9223372036854775807", ""])),
+                1 => rng.below(3000).to_string().into_bytes(),
                 _ => rng.below(70).to_string().into_bytes(),
             };
             vec![b("SETRANGE"), k.clone(), off, rand_val(rng)]
@@ -303,6 +316,7 @@ fn random_command(rng: &mut Rng) -> Gen {
         31 | 32 => {
             let off: Vec<u8> = match rng.below(10) {
                 0 => b(rng.pick(&["-1", "4294967296", "abc", "1.5", ""])),
+                1 => rng.below(8000).to_string().into_bytes(),
                 _ => rng.below(400).to_string().into_bytes(),
             };
             vec![b("SETBIT"), k.clone(), off, b(rng.pick(&["0", "1", "1", "2", "-1", "x"]))]
@@ -549,10 +563,12 @@ fn upper(a: &[u8]) -> String {
     String::from_utf8_lossy(a).to_ascii_uppercase()
 }
 
-/// An argument as Redis quotes it inside an error (`addReplyErrorFormat`
-/// turns CR and LF into spaces).
+/// A subcommand as Redis quotes it inside an error: C's `%.128s`, and
+/// `addReplyErrorFormat` turns CR and LF into spaces.
 fn err_text(a: &[u8]) -> String {
-    let clean: Vec<u8> = a.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }).collect();
+    // `%.128s`: up to the first NUL, at most 128 bytes.
+    let end = a.iter().position(|&c| c == 0).unwrap_or(a.len()).min(128);
+    let clean: Vec<u8> = a[..end].iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }).collect();
     String::from_utf8_lossy(&clean).into_owned()
 }
 
@@ -703,7 +719,10 @@ fn lcs_on_reference(argv: &[Vec<u8>], rf_scratch: &mut Conn, rf: &mut Conn) -> R
 fn sorted(r: Reply) -> Reply {
     match r {
         Reply::Array(Some(mut v)) => {
-            v.sort_by_key(|x| format!("{:?}", x));
+            v.sort_by_key(|x| match x {
+                Reply::Bulk(Some(b)) => b.clone(),
+                other => format!("{:?}", other).into_bytes(),
+            });
             Reply::Array(Some(v))
         }
         other => other,
@@ -1005,5 +1024,35 @@ fn regression_db_index_int_range() {
         "SWAPDB 0 2147483648",
         "SWAPDB 2147483648 0",
         "SELECT 2147483647",
+    ]);
+}
+
+/// Regression: glob ranges compare bytes as C's signed `char`, so a byte
+/// >= 0x80 as a range end sorts below '0' (seed 2: `KEYS "[\xff-0k"`
+/// matched "6").
+#[test]
+fn regression_glob_range_signed_char() {
+    fixed_stream(&[
+        "MSET 6 a 0 b \\xff c \\x80 d k e",
+        "KEYS [\\xff-0k",
+        "KEYS [\\xff-0]",
+        "KEYS [0-\\xff]",
+        "KEYS [\\x80-\\xff]",
+        "KEYS [^\\xff-0]",
+        "KEYS [a-\\x80]",
+    ]);
+}
+
+/// Regression: an unknown subcommand is quoted as C's `%.128s` would: up to
+/// the first NUL byte, at most 128 bytes (seeds 4, 27, 28).
+#[test]
+fn regression_subcommand_error_quoting() {
+    fixed_stream(&[
+        "STRALGO \\x00\\x00abc STRINGS a b",
+        "STRALGO ab\\x00cd STRINGS a b",
+        "STRALGO xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "OBJECT \\x00 k",
+        "OBJECT ab\\x00cd k",
+        "OBJECT yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy k",
     ]);
 }
