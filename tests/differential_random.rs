@@ -760,6 +760,18 @@ struct Runner {
     rf_scratch: Conn,
     seed: u64,
     history: VecDeque<String>,
+    stats: Stats,
+}
+
+/// What a run exercised, printed at the end so a reader can see that the
+/// special paths ran.
+#[derive(Default, Debug)]
+struct Stats {
+    commands: usize,
+    error_replies: usize,
+    checked_against_62: usize,
+    lcs_translated: usize,
+    digest_checks: usize,
 }
 
 impl Runner {
@@ -774,7 +786,16 @@ impl Runner {
         let rf = rf_srv.conn();
         let mut rf_scratch = rf_srv.conn();
         rf_scratch.cmd(&["SELECT", "15"]);
-        Some(Runner { _ox_srv: ox_srv, _rf_srv: rf_srv, ox, rf, rf_scratch, seed, history: VecDeque::new() })
+        Some(Runner {
+            _ox_srv: ox_srv,
+            _rf_srv: rf_srv,
+            ox,
+            rf,
+            rf_scratch,
+            seed,
+            history: VecDeque::new(),
+            stats: Stats::default(),
+        })
     }
 
     fn fail(&self, idx: usize, what: &str) -> ! {
@@ -815,6 +836,10 @@ impl Runner {
             }
         }
         let tag = if expect.is_some() { "6.2 wants" } else { "reference" };
+        self.stats.commands += 1;
+        self.stats.error_replies += a.is_error() as usize;
+        self.stats.checked_against_62 += expect.is_some() as usize;
+        self.stats.lcs_translated += (expect.is_none() && cmp == Cmp::Lcs) as usize;
         self.remember(format!("#{} {}  =>  oxredis {:?} | {} {:?}", idx, shown, a, tag, want));
         let same = match (cmp, &a, &want) {
             (Cmp::Sorted, _, _) => sorted(a.clone()) == sorted(want.clone()),
@@ -836,6 +861,7 @@ impl Runner {
 
     /// Compares DEBUG DIGEST of both servers.
     fn check_digest(&mut self, idx: usize) {
+        self.stats.digest_checks += 1;
         let a = self.ox.cmd(&["DEBUG", "DIGEST"]);
         let b = self.rf.cmd(&["DEBUG", "DIGEST"]);
         if a != b {
@@ -898,6 +924,7 @@ fn random_keyspace_stream_matches_reference() {
     eprintln!("differential_random: seed {} ({} commands); rerun with OXREDIS_DIFF_SEED={}", seed, cmds, seed);
     let Some(mut r) = Runner::new(seed) else { return };
     r.run_stream(cmds);
+    eprintln!("differential_random: seed {} passed: {:?}", seed, r.stats);
 }
 
 /// Runs a fixed list of commands (each a space-separated line, `\xHH`
