@@ -19,6 +19,18 @@
 //!    only (so the datasets never diverge); replies that differ only in
 //!    wording are mapped by [`REWORDED_70`]; `STRALGO LCS` (removed in 7.0) is
 //!    checked against 7.0's `LCS`, which has the same algorithm and replies.
+//!    The 6.2 cases, beyond tests/differential.rs's SKIP_62 table:
+//!    - `SET ... NX ... GET`: 6.2 syntax error (7.0 allows it);
+//!    - `EXPIRE`/`PEXPIRE`/`EXPIREAT`/`PEXPIREAT` with more than 2 arguments:
+//!      6.2 arity error (7.0 has NX/XX/GT/LT);
+//!    - `OBJECT` with an unknown subcommand or `ENCODING` with a wrong count:
+//!      6.2's "Unknown subcommand or wrong number of arguments" wording;
+//!    - `BITCOUNT k a b BIT|BYTE`, `BITPOS k bit a b BIT|BYTE`: 7.0-only
+//!      forms; 6.2 answers a missing key first (0, or -1 for BITPOS 1),
+//!      otherwise a syntax error;
+//!    - `STRALGO` arity, subcommand and option errors, in 6.2's order.
+//! 6. Now and then a command has its name in mixed case, one argument
+//!    replaced by an edge value, or a wrong argument count.
 //!
 //! Nothing in the stream depends on time except TTL reads: positive
 //! relative expires are at least 100 s, absolute ones are far in the future
