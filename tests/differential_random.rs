@@ -571,6 +571,19 @@ fn stralgo(rng: &mut Rng) -> Vec<Vec<u8>> {
     v
 }
 
+/// Redis's `string2ll`: an optional '-', digits without leading zeros, in
+/// i64 range; no '+', no spaces.
+fn string2ll(a: &[u8]) -> Option<i64> {
+    let digits = a.strip_prefix(b"-").unwrap_or(a);
+    let canonical = !digits.is_empty()
+        && digits.iter().all(|c| c.is_ascii_digit())
+        && (digits[0] != b'0' || a == b"0");
+    if !canonical {
+        return None;
+    }
+    std::str::from_utf8(a).ok()?.parse().ok()
+}
+
 fn upper(a: &[u8]) -> String {
     String::from_utf8_lossy(a).to_ascii_uppercase()
 }
@@ -636,7 +649,7 @@ fn expected_62(argv: &[Vec<u8>], rf: &mut Conn) -> Option<Reply> {
         // BITPOS's BYTE|BIT is 7.0. 6.2 parses the bit, answers a missing
         // key, then accepts 3 to 5 arguments.
         "BITPOS" if argc == 6 => {
-            let bit = std::str::from_utf8(&argv[2]).ok().and_then(|s| s.parse::<i64>().ok());
+            let bit = string2ll(&argv[2]);
             Some(match bit {
                 None => err("ERR value is not an integer or out of range"),
                 Some(b) if b != 0 && b != 1 => err("ERR The bit argument must be 1 or 0."),
@@ -681,7 +694,7 @@ fn lcs_on_reference(argv: &[Vec<u8>], rf_scratch: &mut Conn, rf: &mut Conn) -> R
             }
             "WITHMATCHLEN" => opts.push(argv[j].clone()),
             "MINMATCHLEN" if left >= 1 => {
-                let ok = std::str::from_utf8(&argv[j + 1]).ok().and_then(|s| s.parse::<i64>().ok()).is_some();
+                let ok = string2ll(&argv[j + 1]).is_some();
                 if !ok {
                     return err("ERR value is not an integer or out of range");
                 }
