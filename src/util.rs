@@ -158,15 +158,18 @@ fn string_match_impl(
                     } else if p[0] == b']' {
                         break;
                     } else if p.len() >= 3 && p[1] == b'-' {
-                        let (mut start, mut end) = (p[0], p[2]);
-                        let mut c = s[0];
+                        // Redis compares C `char`s, signed on x86: a byte
+                        // >= 0x80 sorts below '\0' in a range.
+                        let lower = |b: i8| if b >= 0 { (b as u8).to_ascii_lowercase() as i8 } else { b };
+                        let (mut start, mut end) = (p[0] as i8, p[2] as i8);
+                        let mut c = s[0] as i8;
                         if start > end {
                             std::mem::swap(&mut start, &mut end);
                         }
                         if nocase {
-                            start = start.to_ascii_lowercase();
-                            end = end.to_ascii_lowercase();
-                            c = c.to_ascii_lowercase();
+                            start = lower(start);
+                            end = lower(end);
+                            c = lower(c);
                         }
                         p = &p[2..];
                         if c >= start && c <= end {

@@ -318,6 +318,7 @@ enum Overflow {
     Fail,
 }
 
+#[derive(Clone, Copy)]
 enum FieldOp {
     Get,
     Set(i64),
@@ -381,29 +382,76 @@ fn to_signed(v: u64, bits: u32) -> i64 {
     }
 }
 
-/// Adds `incr` to `value` in a `bits`-wide field with the overflow policy;
-/// None means FAIL triggered (`checkSignedBitfieldOverflow` & co).
-fn field_add(value: i64, incr: i128, signed: bool, bits: u32, ov: Overflow) -> Option<i64> {
-    let (min, max): (i128, i128) = if signed {
-        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+/// Adds `incr` to a signed `bits`-wide field `value` with the overflow
+/// policy; None means FAIL triggered. This is `checkSignedBitfieldOverflow`
+/// decision for decision, including its wrapping `max - value` and
+/// `min - value`: SET of a value far outside the range (`incr` 0) can
+/// therefore saturate to the opposite end, e.g. `SET i46 x -2^63` with SAT
+/// stores the maximum, as Redis does.
+fn signed_field_add(value: i64, incr: i64, bits: u32, ov: Overflow) -> Option<i64> {
+    let max: i64 = if bits == 64 { i64::MAX } else { (1i64 << (bits - 1)) - 1 };
+    let min = -max - 1;
+    let maxincr = max.wrapping_sub(value);
+    let minincr = min.wrapping_sub(value);
+    let limit = if value > max || (bits != 64 && incr > maxincr) || (value >= 0 && incr > 0 && incr > maxincr) {
+        max
+    } else if value < min || (bits != 64 && incr < minincr) || (value < 0 && incr < 0 && incr < minincr) {
+        min
     } else {
-        (0, (1i128 << bits) - 1)
+        return Some(value.wrapping_add(incr));
     };
-    let sum = value as i128 + incr;
-    if sum >= min && sum <= max {
-        return Some(sum as i64);
-    }
     match ov {
         Overflow::Fail => None,
-        Overflow::Sat => Some(if sum > max { max as i64 } else { min as i64 }),
+        Overflow::Sat => Some(limit),
         Overflow::Wrap => {
-            let m = 1i128 << bits;
-            let mut w = sum.rem_euclid(m);
-            if signed && w > max {
-                w -= m;
+            // Add as unsigned, then sign-extend from the field's top bit.
+            let mut r = (value as u64).wrapping_add(incr as u64);
+            if bits < 64 {
+                let high = u64::MAX << bits;
+                if r & (1u64 << (bits - 1)) != 0 {
+                    r |= high;
+                } else {
+                    r &= !high;
+                }
             }
-            Some(w as i64)
+            Some(r as i64)
         }
+    }
+}
+
+/// The unsigned counterpart (`checkUnsignedBitfieldOverflow`): `value` is
+/// the field (or, for SET, the argument read as unsigned), `bits` < 64.
+fn unsigned_field_add(value: u64, incr: i64, bits: u32, ov: Overflow) -> Option<u64> {
+    let max: u64 = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    let maxincr = max.wrapping_sub(value) as i64;
+    let minincr = value.wrapping_neg() as i64;
+    let limit = if value > max || (incr > 0 && incr > maxincr) {
+        max
+    } else if incr < 0 && incr < minincr {
+        0
+    } else {
+        return Some(value.wrapping_add(incr as u64));
+    };
+    match ov {
+        Overflow::Fail => None,
+        Overflow::Sat => Some(limit),
+        Overflow::Wrap => {
+            let r = value.wrapping_add(incr as u64);
+            Some(if bits < 64 { r & !(u64::MAX << bits) } else { r })
+        }
+    }
+}
+
+/// SET or INCRBY on one field: the value to store (as raw bits) and the
+/// reply value, or None when OVERFLOW FAIL refused it.
+fn field_write(f: &FieldCmd, cur_raw: u64) -> Option<(u64, i64)> {
+    let cur = if f.signed { to_signed(cur_raw, f.bits) } else { cur_raw as i64 };
+    match (f.op, f.signed) {
+        (FieldOp::Set(v), true) => signed_field_add(v, 0, f.bits, f.overflow).map(|n| (n as u64, cur)),
+        (FieldOp::Set(v), false) => unsigned_field_add(v as u64, 0, f.bits, f.overflow).map(|n| (n, cur)),
+        (FieldOp::Incr(v), true) => signed_field_add(cur, v, f.bits, f.overflow).map(|n| (n as u64, n)),
+        (FieldOp::Incr(v), false) => unsigned_field_add(cur_raw, v, f.bits, f.overflow).map(|n| (n, n as i64)),
+        (FieldOp::Get, _) => Some((cur_raw, cur)),
     }
 }
 
@@ -500,31 +548,17 @@ fn bitfield_generic(s: &mut Server, c: &mut Client, readonly: bool) {
     c.add_reply_array_len(ops.len());
     for f in &ops {
         let cur_raw = get_bits(raw, f.offset, f.bits);
-        let cur = if f.signed { to_signed(cur_raw, f.bits) } else { cur_raw as i64 };
-        match f.op {
-            FieldOp::Get => c.add_reply_long_long(cur),
-            FieldOp::Set(v) => {
-                // SET stores the value with the overflow policy applied to
-                // the value itself, and replies the old value.
-                // Unsigned fields read the value as unsigned, as Redis does.
-                let v = if f.signed { v as i128 } else { (v as u64) as i128 };
-                match field_add(0, v, f.signed, f.bits, f.overflow) {
-                    Some(nv) => {
-                        set_bits(raw, f.offset, f.bits, nv as u64);
-                        changes += 1;
-                        c.add_reply_long_long(cur);
-                    }
-                    None => c.add_reply_null(),
-                }
+        if let FieldOp::Get = f.op {
+            c.add_reply_long_long(if f.signed { to_signed(cur_raw, f.bits) } else { cur_raw as i64 });
+            continue;
+        }
+        match field_write(f, cur_raw) {
+            Some((bits, reply)) => {
+                set_bits(raw, f.offset, f.bits, bits);
+                changes += 1;
+                c.add_reply_long_long(reply);
             }
-            FieldOp::Incr(v) => match field_add(cur, v as i128, f.signed, f.bits, f.overflow) {
-                Some(nv) => {
-                    set_bits(raw, f.offset, f.bits, nv as u64);
-                    changes += 1;
-                    c.add_reply_long_long(nv);
-                }
-                None => c.add_reply_null(),
-            },
+            None => c.add_reply_null(),
         }
     }
     if changes > 0 {
@@ -549,13 +583,34 @@ mod tests {
 
     #[test]
     fn field_overflow_policies() {
-        assert_eq!(field_add(100, 100, false, 8, Overflow::Wrap), Some(200));
-        assert_eq!(field_add(200, 100, false, 8, Overflow::Wrap), Some(44));
-        assert_eq!(field_add(200, 100, false, 8, Overflow::Sat), Some(255));
-        assert_eq!(field_add(200, 100, false, 8, Overflow::Fail), None);
-        assert_eq!(field_add(127, 1, true, 8, Overflow::Wrap), Some(-128));
-        assert_eq!(field_add(-128, -1, true, 8, Overflow::Sat), Some(-128));
-        assert_eq!(field_add(i64::MAX, 1, true, 64, Overflow::Wrap), Some(i64::MIN));
+        let u = |v: u64, i: i64, ov| unsigned_field_add(v, i, 8, ov);
+        assert_eq!(u(100, 100, Overflow::Wrap), Some(200));
+        assert_eq!(u(200, 100, Overflow::Wrap), Some(44));
+        assert_eq!(u(200, 100, Overflow::Sat), Some(255));
+        assert_eq!(u(200, 100, Overflow::Fail), None);
+        assert_eq!(u(5, -10, Overflow::Sat), Some(0));
+        assert_eq!(u(5, -10, Overflow::Wrap), Some(251));
+        assert_eq!(signed_field_add(127, 1, 8, Overflow::Wrap), Some(-128));
+        assert_eq!(signed_field_add(-128, -1, 8, Overflow::Sat), Some(-128));
+        assert_eq!(signed_field_add(i64::MAX, 1, 64, Overflow::Wrap), Some(i64::MIN));
+        assert_eq!(signed_field_add(i64::MAX, 1, 64, Overflow::Sat), Some(i64::MAX));
+        assert_eq!(signed_field_add(i64::MIN, -1, 64, Overflow::Fail), None);
+    }
+
+    /// Found by the randomized differential test: Redis computes `max -
+    /// value` with wrapping, so SET of -2^63 into a signed field narrower
+    /// than 64 bits counts as a positive overflow (SAT stores the maximum,
+    /// WRAP keeps the low bits), and unsigned SET reads the value as u64.
+    #[test]
+    fn field_set_far_out_of_range_as_redis() {
+        assert_eq!(signed_field_add(i64::MIN, 0, 46, Overflow::Sat), Some((1 << 45) - 1));
+        assert_eq!(signed_field_add(i64::MIN, 0, 46, Overflow::Wrap), Some(0));
+        assert_eq!(signed_field_add(i64::MIN + 1, 0, 8, Overflow::Sat), Some(127));
+        assert_eq!(signed_field_add(-200, 0, 8, Overflow::Sat), Some(-128));
+        assert_eq!(signed_field_add(i64::MAX, 0, 8, Overflow::Sat), Some(127));
+        assert_eq!(unsigned_field_add(-1i64 as u64, 0, 8, Overflow::Sat), Some(255));
+        assert_eq!(unsigned_field_add(-1i64 as u64, 0, 8, Overflow::Wrap), Some(255));
+        assert_eq!(unsigned_field_add(-1i64 as u64, 0, 8, Overflow::Fail), None);
     }
 
     #[test]

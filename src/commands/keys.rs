@@ -281,9 +281,14 @@ pub fn renamenx_command(s: &mut Server, c: &mut Client) {
 
 /// Parses a DB index argument: integer errors and range errors as Redis.
 fn parse_db_index(s: &Server, c: &mut Client, arg: usize) -> Option<usize> {
+    // getIntFromObjectOrReply: not an integer, then outside C int range.
     let id = match string2ll(c.argv.get(arg)) {
         Some(v) if v >= i32::MIN as i64 && v <= i32::MAX as i64 => v,
-        _ => {
+        Some(_) => {
+            c.add_reply_error("value is out of range, value must between -2147483648 and 2147483647");
+            return None;
+        }
+        None => {
             c.add_reply_error("value is not an integer or out of range");
             return None;
         }

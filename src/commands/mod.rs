@@ -295,7 +295,10 @@ pub fn reply_syntax_error(c: &mut Client) {
 /// Unknown subcommand reply, as `addReplySubcommandSyntaxError`.
 pub fn reply_subcommand_syntax_error(c: &mut Client) {
     let cmd = c.argv.get_str(0).to_string();
-    let sub = c.argv.get_str(1).chars().take(128).collect::<String>();
+    // `%.128s`: the subcommand up to its first NUL, at most 128 bytes.
+    let raw = c.argv.get(1);
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len()).min(128);
+    let sub = String::from_utf8_lossy(&raw[..end]).into_owned();
     c.add_reply_error(&format!(
         "Unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
         sub,

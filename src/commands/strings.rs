@@ -609,6 +609,20 @@ pub fn getex_command(s: &mut Server, c: &mut Client) {
         }
         j += 1;
     }
+    // As getexCommand: a missing key answers nil and a wrong type errors
+    // before the expire argument is validated.
+    let db = c.db;
+    let val = match get_string(s, db, c.argv.get(1)) {
+        Ok(Some(v)) => v.clone(),
+        Ok(None) => {
+            c.add_reply_null();
+            return;
+        }
+        Err(()) => {
+            c.add_reply_error(WRONGTYPE);
+            return;
+        }
+    };
     let when = match exp {
         ExpireOpt::Ex | ExpireOpt::Px | ExpireOpt::ExAt | ExpireOpt::PxAt => {
             match expire_to_abs_ms(s, c, exp, exp_arg, "getex") {
@@ -618,11 +632,7 @@ pub fn getex_command(s: &mut Server, c: &mut Client) {
         }
         _ => None,
     };
-    let db = c.db;
-    match reply_current(s, c) {
-        Ok(true) => {}
-        _ => return,
-    }
+    reply_rstr(c, &val);
     let key = c.argv.get(1);
     // GETEX is never propagated as such: it becomes PEXPIREAT, PERSIST
     // or DEL, so that replaying it does not depend on the time.
