@@ -22,6 +22,7 @@ pub mod list;
 pub mod server_cmds;
 pub mod sort;
 pub mod strings;
+pub mod zset;
 
 pub type CommandProc = fn(&mut Server, &mut Client);
 
@@ -126,6 +127,7 @@ fn all_defs() -> impl Iterator<Item = &'static CommandDef> {
         .chain(sort::COMMANDS.iter())
         .chain(debug::COMMANDS.iter())
         .chain(bitops::COMMANDS.iter())
+        .chain(zset::COMMANDS.iter())
 }
 
 /// Redis's ACL categories, in the order it reports them.
