@@ -37,11 +37,11 @@ fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
     }
 }
 
-/// XORs a 20-byte element digest into `digest` (`xorDigest` of a digest).
+/// Adds a 20-byte element digest into `digest`: Redis calls
+/// `xorDigest(digest, eledigest, 20)`, which XORs in the SHA1 *of* the
+/// element digest, not the element digest itself.
 fn xor_digest_raw(digest: &mut [u8; 20], ele: &[u8; 20]) {
-    for (d, x) in digest.iter_mut().zip(ele.iter()) {
-        *d ^= x;
-    }
+    xor_digest(digest, ele);
 }
 
 /// `mixDigest`: digest = SHA1(digest ^ SHA1(data)).

@@ -674,45 +674,79 @@ fn zset_range_walk(z: ZRef<'_>, kind: &RangeKind, reverse: bool, offset: i64, li
         (ZRef::Sl(zs), RangeKind::Lex(r)) => {
             zs.range_by_lex(r, reverse, offset, Some(limit)).for_each(|(m, s)| f(ZlEntry::Str(m), s))
         }
-        (ZRef::Zl(zl), RangeKind::Score(r)) => {
-            if reverse {
-                zzl_pairs(zl)
-                    .rev()
-                    .skip_while(|&(_, s)| !r.value_lte_max(s))
-                    .take_while(|&(_, s)| r.value_gte_min(s))
-                    .skip(offset)
-                    .take(limit)
-                    .for_each(|(m, s)| f(m, s));
-            } else {
-                zzl_pairs(zl)
-                    .skip_while(|&(_, s)| !r.value_gte_min(s))
-                    .take_while(|&(_, s)| r.value_lte_max(s))
-                    .skip(offset)
-                    .take(limit)
-                    .for_each(|(m, s)| f(m, s));
+        (ZRef::Zl(zl), _) => {
+            let Some((start, n)) = zzl_range_run(zl, kind, reverse) else { return };
+            if offset >= n {
+                return;
             }
-        }
-        (ZRef::Zl(zl), RangeKind::Lex(r)) => {
-            let gte = |m: &ZlEntry<'_>| r.value_gte_min(m.as_bytes(&mut crate::ziplist::NumBuf::new()));
-            let lte = |m: &ZlEntry<'_>| r.value_lte_max(m.as_bytes(&mut crate::ziplist::NumBuf::new()));
+            let take = (n - offset).min(limit);
             if reverse {
-                zzl_pairs(zl)
-                    .rev()
-                    .skip_while(|(m, _)| !lte(m))
-                    .take_while(|(m, _)| gte(m))
-                    .skip(offset)
-                    .take(limit)
-                    .for_each(|(m, s)| f(m, s));
+                zzl_pairs(zl).rev().skip(start + offset).take(take).for_each(|(m, s)| f(m, s));
             } else {
-                zzl_pairs(zl)
-                    .skip_while(|(m, _)| !gte(m))
-                    .take_while(|(m, _)| lte(m))
-                    .skip(offset)
-                    .take(limit)
-                    .for_each(|(m, s)| f(m, s));
+                zzl_pairs(zl).skip(start + offset).take(take).for_each(|(m, s)| f(m, s));
             }
         }
         (_, RangeKind::Rank(..)) => {}
+    }
+}
+
+/// Where a score or lex range starts in a ziplist and how many pairs it
+/// spans, as Redis walks it (`zzlFirstInRange` / `zzlLastInRange` and
+/// their lex forms, then on while the far bound holds): `start` counts
+/// pairs from the head, or from the tail when `reverse`. None when
+/// `zzlIsInRange` says nothing can match (it looks at the first and last
+/// elements only, which matters for lex ranges over unequal scores).
+fn zzl_range_run(zl: &Ziplist, kind: &RangeKind, reverse: bool) -> Option<(usize, usize)> {
+    let (fm, fs) = zzl_pairs(zl).next()?;
+    let (lm, ls) = zzl_pairs(zl).next_back()?;
+    if range_is_empty(kind) || !range_gte_min(kind, &lm, ls) || !range_lte_max(kind, &fm, fs) {
+        return None;
+    }
+    type Bound = fn(&RangeKind, &ZlEntry<'_>, f64) -> bool;
+    let (near, far): (Bound, Bound) = if reverse { (range_lte_max, range_gte_min) } else { (range_gte_min, range_lte_max) };
+    let run = |it: &mut dyn Iterator<Item = (ZlEntry<'_>, f64)>| -> Option<(usize, usize)> {
+        let mut start = 0;
+        loop {
+            let (m, s) = it.next()?;
+            if near(kind, &m, s) {
+                if !far(kind, &m, s) {
+                    return None;
+                }
+                break;
+            }
+            start += 1;
+        }
+        let n = 1 + it.take_while(|(m, s)| far(kind, m, *s)).count();
+        Some((start, n))
+    };
+    if reverse {
+        run(&mut zzl_pairs(zl).rev())
+    } else {
+        run(&mut zzl_pairs(zl))
+    }
+}
+
+fn range_is_empty(kind: &RangeKind) -> bool {
+    match kind {
+        RangeKind::Score(r) => r.is_empty(),
+        RangeKind::Lex(r) => r.is_empty(),
+        RangeKind::Rank(..) => true,
+    }
+}
+
+fn range_gte_min(kind: &RangeKind, m: &ZlEntry<'_>, s: f64) -> bool {
+    match kind {
+        RangeKind::Score(r) => r.value_gte_min(s),
+        RangeKind::Lex(r) => r.value_gte_min(m.as_bytes(&mut crate::ziplist::NumBuf::new())),
+        RangeKind::Rank(..) => false,
+    }
+}
+
+fn range_lte_max(kind: &RangeKind, m: &ZlEntry<'_>, s: f64) -> bool {
+    match kind {
+        RangeKind::Score(r) => r.value_lte_max(s),
+        RangeKind::Lex(r) => r.value_lte_max(m.as_bytes(&mut crate::ziplist::NumBuf::new())),
+        RangeKind::Rank(..) => false,
     }
 }
 
@@ -909,7 +943,7 @@ pub fn zcount_command(s: &mut Server, c: &mut Client) {
         Err(()) => return,
         Ok(None) => 0,
         Ok(Some(ZRef::Sl(z))) => z.count_in_range(&r),
-        Ok(Some(ZRef::Zl(zl))) => zzl_pairs(zl).filter(|&(_, sc)| r.value_gte_min(sc) && r.value_lte_max(sc)).count(),
+        Ok(Some(ZRef::Zl(zl))) => zzl_range_run(zl, &RangeKind::Score(r), false).map_or(0, |(_, n)| n),
     };
     c.add_reply_long_long(n as i64);
 }
@@ -922,13 +956,7 @@ pub fn zlexcount_command(s: &mut Server, c: &mut Client) {
         Err(()) => return,
         Ok(None) => 0,
         Ok(Some(ZRef::Sl(z))) => z.count_in_lex_range(&r),
-        Ok(Some(ZRef::Zl(zl))) => zzl_pairs(zl)
-            .filter(|(m, _)| {
-                let mut b = crate::ziplist::NumBuf::new();
-                let m = m.as_bytes(&mut b);
-                r.value_gte_min(m) && r.value_lte_max(m)
-            })
-            .count(),
+        Ok(Some(ZRef::Zl(zl))) => zzl_range_run(zl, &RangeKind::Lex(r), false).map_or(0, |(_, n)| n),
     };
     c.add_reply_long_long(n as i64);
 }
@@ -936,37 +964,14 @@ pub fn zlexcount_command(s: &mut Server, c: &mut Client) {
 // ---------------------------------------------------------------------------
 // Range removals.
 
-/// Removes the pairs of a ziplist whose (member, score) `inside` accepts,
-/// walking up from the lowest score until `past` says the walk went
-/// beyond the range; returns how many were removed.
-fn zzl_delete_while(zl: &mut Ziplist, inside: impl Fn(ZlEntry<'_>, f64) -> bool, past: impl Fn(ZlEntry<'_>, f64) -> bool) -> usize {
-    let mut deleted = 0;
-    let mut p = zl.first();
-    while let Some(mp) = p {
-        let Some(sp) = zl.next(mp) else { break };
-        let m = zl.get(mp);
-        let sc = zzl_score(zl.get(sp));
-        if past(m, sc) {
-            break;
+/// Removes `n` pairs starting at pair `start` (`zzlDeleteRangeByScore`
+/// and `zzlDeleteRangeByLex` delete pair by pair).
+fn zzl_delete_pairs(zl: &mut Ziplist, start: usize, n: usize) {
+    for _ in 0..n {
+        match zl.index(2 * start as i64) {
+            Some(p) => zzl_delete(zl, p),
+            None => break,
         }
-        if inside(m, sc) {
-            zzl_delete(zl, mp);
-            deleted += 1;
-            p = zl_pos_valid(zl, mp);
-        } else {
-            p = zl.next(sp);
-        }
-    }
-    deleted
-}
-
-/// `p` if an entry starts there (after a delete, the following entry moved
-/// to the deleted one's offset), None at the end byte.
-fn zl_pos_valid(zl: &Ziplist, p: ZlPos) -> Option<ZlPos> {
-    if zl.as_bytes().get(p.offset()) == Some(&0xFF) {
-        None
-    } else {
-        Some(p)
     }
 }
 
@@ -1005,14 +1010,13 @@ fn zremrange_generic(s: &mut Server, c: &mut Client, rangetype: RangeType) {
                 _ => 0,
             },
         },
-        (Value::ZsetZl(zl), RangeKind::Score(r)) => {
-            zzl_delete_while(zl, |_, sc| r.value_gte_min(sc), |_, sc| !r.value_lte_max(sc))
-        }
-        (Value::ZsetZl(zl), RangeKind::Lex(r)) => zzl_delete_while(
-            zl,
-            |m, _| r.value_gte_min(m.as_bytes(&mut crate::ziplist::NumBuf::new())),
-            |m, _| !r.value_lte_max(m.as_bytes(&mut crate::ziplist::NumBuf::new())),
-        ),
+        (Value::ZsetZl(zl), kind) => match zzl_range_run(zl, kind, false) {
+            Some((start, n)) => {
+                zzl_delete_pairs(zl, start, n);
+                n
+            }
+            None => 0,
+        },
         (Value::ZsetSl(z), RangeKind::Score(r)) => z.delete_range_by_score(r).len(),
         (Value::ZsetSl(z), RangeKind::Lex(r)) => z.delete_range_by_lex(r).len(),
         _ => 0,
