@@ -340,7 +340,7 @@ fn zset_del(v: &mut Value, member: &[u8]) -> bool {
 /// looks at that member's length only).
 fn zset_create_for(s: &Server, first_member_len: usize) -> Value {
     if s.config.zset_max_ziplist_entries == 0 || s.config.zset_max_ziplist_value < first_member_len as i64 {
-        Value::ZsetSl(Box::new(Zset::new()))
+        Value::ZsetSl(Box::default())
     } else {
         Value::ZsetZl(Ziplist::new())
     }
@@ -419,7 +419,7 @@ fn zadd_generic(s: &mut Server, c: &mut Client, mut flags: ZaddFlags) {
         scoreidx += 1;
     }
     let elements = c.argv.len() - scoreidx;
-    if elements % 2 != 0 || elements == 0 {
+    if !elements.is_multiple_of(2) || elements == 0 {
         reply_syntax_error(c);
         return;
     }
@@ -428,7 +428,7 @@ fn zadd_generic(s: &mut Server, c: &mut Client, mut flags: ZaddFlags) {
         c.add_reply_error("XX and NX options at the same time are not compatible");
         return;
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
         c.add_reply_error("GT, LT, and/or NX options at the same time are not compatible");
         return;
     }
@@ -1095,8 +1095,7 @@ fn generic_zpop(s: &mut Server, c: &mut Client, keys: &[Vec<u8>], max: bool, emi
     }
     let mut n = 0usize;
     let mut left = count;
-    loop {
-        let Some(v) = raw_value(s, db, key) else { break };
+    while let Some(v) = raw_value(s, db, key) {
         let Some((m, sc)) = zset_pop_one(v, max) else { break };
         let empty = zset_length(v) == 0;
         s.dirty += 1;
