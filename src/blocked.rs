@@ -199,6 +199,10 @@ impl Server {
                             crate::commands::list::serve_blocked_list_client(self, &mut c, db, &key);
                             true
                         }
+                        (BlockType::Zset, crate::object::OBJ_ZSET) => {
+                            crate::commands::zset::serve_blocked_zset_client(self, &mut c, db, &key);
+                            true
+                        }
                         _ => false,
                     };
                     if served {

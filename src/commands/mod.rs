@@ -24,6 +24,7 @@ pub mod server_cmds;
 pub mod sort;
 pub mod set;
 pub mod strings;
+pub mod zset;
 
 pub type CommandProc = fn(&mut Server, &mut Client);
 
@@ -130,6 +131,7 @@ fn all_defs() -> impl Iterator<Item = &'static CommandDef> {
         .chain(hash::COMMANDS.iter())
         .chain(debug::COMMANDS.iter())
         .chain(bitops::COMMANDS.iter())
+        .chain(zset::COMMANDS.iter())
 }
 
 /// Redis's ACL categories, in the order it reports them.
