@@ -13,7 +13,19 @@ use crate::util::string2ll;
 
 pub const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value";
 /// Largest string value (`checkStringLength` in 6.2).
-pub const STRING_MAX_SIZE: usize = 512 * 1024 * 1024;
+/// `checkStringLength`'s refusal (6.2: the limit is `proto-max-bulk-len`).
+const TOO_BIG: &str = "string exceeds maximum allowed size (proto-max-bulk-len)";
+
+/// `string_length_ok` for callers holding a borrow of the keyspace.
+fn string_length_ok_parts(limit: i64, flags: u64, size: usize) -> bool {
+    flags & crate::client::CLIENT_MASTER != 0 || (size as u64) <= limit as u64
+}
+
+/// True if a string of `size` bytes passes `checkStringLength`: at most
+/// `proto-max-bulk-len`, except for what the master sends.
+fn string_length_ok(s: &Server, c: &Client, size: usize) -> bool {
+    c.flags & crate::client::CLIENT_MASTER != 0 || (size as u64) <= s.config.proto_max_bulk_len as u64
+}
 
 macro_rules! cmd {
     ($name:expr, $proc:expr, $arity:expr, $flags:expr, $f:expr, $l:expr, $s:expr) => {
@@ -95,7 +107,8 @@ fn expire_to_abs_ms(s: &Server, c: &mut Client, opt: ExpireOpt, arg: usize, cmdn
         }
     };
     let invalid = |c: &mut Client| {
-        c.add_reply_error(&format!("invalid expire time in '{}' command", cmdname));
+        // 6.2's wording for the SET family (7.0 quotes the name).
+        c.add_reply_error(&format!("invalid expire time in {}", cmdname));
         None
     };
     if v <= 0 {
@@ -272,6 +285,7 @@ pub fn psetex_command(s: &mut Server, c: &mut Client) {
 pub fn append_command(s: &mut Server, c: &mut Client) {
     let db = c.db;
     let add = c.argv.get(2);
+    let limit = s.config.proto_max_bulk_len;
     let newlen = match s.lookup_key_write(db, c.argv.get(1)) {
         None => {
             let val = Value::Str(RStr::from_bytes(add));
@@ -280,8 +294,8 @@ pub fn append_command(s: &mut Server, c: &mut Client) {
             n
         }
         Some(Value::Str(v)) => {
-            if v.len() + add.len() > STRING_MAX_SIZE {
-                c.add_reply_error("string exceeds maximum allowed size (512MB)");
+            if !string_length_ok_parts(limit, c.flags, v.len() + add.len()) {
+                c.add_reply_error(TOO_BIG);
                 return;
             }
             let raw = v.make_raw();
@@ -369,7 +383,7 @@ pub fn setrange_command(s: &mut Server, c: &mut Client) {
     let db = c.db;
     let val = c.argv.get(3);
     let offset = offset as usize;
-    let too_big = offset.saturating_add(val.len()) > STRING_MAX_SIZE;
+    let too_big = !string_length_ok(s, c, offset.saturating_add(val.len()));
     match s.lookup_key_write(db, c.argv.get(1)) {
         None => {
             if val.is_empty() {
@@ -377,7 +391,7 @@ pub fn setrange_command(s: &mut Server, c: &mut Client) {
                 return;
             }
             if too_big {
-                c.add_reply_error("string exceeds maximum allowed size (512MB)");
+                c.add_reply_error(TOO_BIG);
                 return;
             }
             let mut v = vec![0u8; offset + val.len()];
@@ -394,7 +408,7 @@ pub fn setrange_command(s: &mut Server, c: &mut Client) {
                 return;
             }
             if too_big {
-                c.add_reply_error("string exceeds maximum allowed size (512MB)");
+                c.add_reply_error(TOO_BIG);
                 return;
             }
             let raw = v.make_raw();
@@ -512,8 +526,8 @@ pub fn mget_command(s: &mut Server, c: &mut Client) {
 
 fn mset_generic(s: &mut Server, c: &mut Client, nx: bool) {
     if c.argv.len() % 2 == 0 {
-        let name = if nx { "msetnx" } else { "mset" };
-        c.add_reply_error(&format!("wrong number of arguments for '{}' command", name));
+        // 6.2 names MSET for both commands here.
+        c.add_reply_error("wrong number of arguments for MSET");
         return;
     }
     let db = c.db;
@@ -660,7 +674,7 @@ pub fn stralgo_command(s: &mut Server, c: &mut Client) {
     if arg_is(c.argv.get(1), "lcs") {
         stralgo_lcs(s, c);
     } else {
-        super::reply_subcommand_syntax_error(c);
+        c.add_reply_error("syntax error");
     }
 }
 

@@ -33,8 +33,8 @@ start_server {tags {"keyspace"}} {
     test {SET option errors} {
         assert_error {ERR syntax error} {r set k v nx xx}
         assert_error {ERR syntax error} {r set k v ex 10 px 100}
-        assert_error {ERR invalid expire time in 'set' command} {r set k v ex 0}
-        assert_error {ERR invalid expire time in 'set' command} {r set k v ex -5}
+        assert_error {ERR invalid expire time in set} {r set k v ex 0}
+        assert_error {ERR invalid expire time in set} {r set k v ex -5}
         assert_error {ERR value is not an integer or out of range} {r set k v ex abc}
     }
 

@@ -5,23 +5,6 @@
 #
 # Expected values are Redis 6.2's. Against Redis 7.0 the OBJECT unknown
 # subcommand error text differs (fails on purpose).
-#
-# Known oxredis differences from Redis 6.2 (these tests fail on purpose):
-#   SELECT 4294967296
-#     oxredis: ERR value is not an integer or out of range
-#     Redis:   ERR value is out of range, value must between -2147483648 and 2147483647
-#   DEBUG POPULATE abc
-#     oxredis: ERR value is not an integer or out of range
-#     Redis:   ERR value is out of range, must be positive
-#   DEBUG DIGEST-VALUE k of a key with a TTL
-#     oxredis: same digest as without the TTL
-#     Redis:   the TTL is mixed in (as in DEBUG DIGEST)
-#   DEBUG OBJECT k serializedlength of [string repeat x 133] / abcdefghij x5
-#     oxredis: 135 / 51 (uncompressed)
-#     Redis:   13 / 21 (LZF, rdbcompression yes)
-#   DEBUG OBJECT k of a logically expired key still stored (active expire off)
-#     oxredis: ERR no such key (and the key is deleted)
-#     Redis:   the Value at:... line; DEBUG does not expire keys
 
 start_server {tags {"other"}} {
 
