@@ -999,3 +999,518 @@ fn digest_matches_reference_for_big_and_integer_lists() {
         assert_eq!(a.cmd(&["LRANGE", k, "0", "-1"]), b.cmd(&["LRANGE", k, "0", "-1"]));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Blocking pops.
+
+fn info_field(c: &mut Conn, field: &str) -> i64 {
+    let t = c.q("INFO clients").text();
+    let prefix = format!("{}:", field);
+    t.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {} in INFO: {}", field, t))
+}
+
+/// Waits until INFO reports `n` blocked clients (panics after 10 s).
+fn wait_blocked(c: &mut Conn, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = info_field(c, "blocked_clients");
+        if got == n {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("blocked_clients stayed {} (waiting for {})", got, n);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A new connection that sent `cmd` (a blocking command) and is now
+/// blocked; `already` is how many clients were blocked before.
+fn block(srv: &Server, admin: &mut Conn, cmd: &str, already: i64) -> Conn {
+    let mut c = srv.conn();
+    c.send(&args(cmd)).unwrap_or_else(|e| panic!("send {}: {}", cmd, e));
+    wait_blocked(admin, already + 1);
+    c
+}
+
+fn kv(k: &str, v: &str) -> Reply {
+    bulks(&[k, v])
+}
+
+/// True if no reply arrives within a short while (the client is still
+/// blocked). A wrong early reply is returned as the error text.
+fn no_reply_yet(c: &mut Conn) -> Result<(), String> {
+    match c.read_reply_timeout(Duration::from_millis(150)) {
+        Ok(r) => Err(format!("unexpected reply {:?}", r)),
+        Err(_) => Ok(()),
+    }
+}
+
+#[test]
+fn blocking_pops_pop_at_once_when_a_key_exists() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    c.q("RPUSH k2 a b c");
+    assert_eq!(c.q("BLPOP k1 k2 0"), kv("k2", "a"));
+    assert_eq!(c.q("BRPOP k1 k2 0"), kv("k2", "c"));
+    assert_eq!(c.q("BRPOPLPUSH k2 d 0"), Reply::bulk("b"));
+    assert_eq!(c.q("EXISTS k2"), Reply::Int(0));
+    assert_eq!(c.q("BLMOVE d e LEFT RIGHT 0"), Reply::bulk("b"));
+    assert_eq!(c.q("LRANGE e 0 -1"), bulks(&["b"]));
+    assert_eq!(c.q("BLMOVE e e RIGHT LEFT 0"), Reply::bulk("b"));
+    assert_eq!(info_field(&mut c, "blocked_clients"), 0);
+    // The first key in argument order that holds elements wins.
+    c.q("RPUSH x 1");
+    c.q("RPUSH y 2");
+    assert_eq!(c.q("BLPOP y x 0"), kv("y", "2"));
+    // Errors.
+    assert_eq!(c.q("BLMOVE a b UP LEFT 0"), Reply::err("ERR syntax error"));
+    assert_eq!(c.q("BLMOVE a b LEFT DOWN 0"), Reply::err("ERR syntax error"));
+    assert_eq!(c.q("BLPOP k"), Reply::err("ERR wrong number of arguments for 'blpop' command"));
+    assert_eq!(c.q("BRPOPLPUSH a b"), Reply::err("ERR wrong number of arguments for 'brpoplpush' command"));
+}
+
+/// True if MULTI works; otherwise prints why the caller skips.
+fn multi_supported(c: &mut Conn, test: &str) -> bool {
+    match c.q("MULTI") {
+        Reply::Status(s) if s == "OK" => {
+            c.q("DISCARD");
+            true
+        }
+        other => {
+            eprintln!("SKIPPED {}: MULTI not available ({:?})", test, other);
+            false
+        }
+    }
+}
+
+#[test]
+fn blocking_pops_inside_multi_do_not_block() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    if !multi_supported(&mut c, "blocking_pops_inside_multi_do_not_block") {
+        return;
+    }
+    c.q("RPUSH x 1");
+    // Inside MULTI an empty key times out at once.
+    assert_eq!(c.q("MULTI"), Reply::ok());
+    assert_eq!(c.q("BLPOP none 0"), Reply::Status("QUEUED".into()));
+    assert_eq!(c.q("BRPOPLPUSH none d 0"), Reply::Status("QUEUED".into()));
+    assert_eq!(c.q("BLMOVE none d LEFT LEFT 0"), Reply::Status("QUEUED".into()));
+    assert_eq!(c.q("BLPOP x 0"), Reply::Status("QUEUED".into()));
+    assert_eq!(c.q("EXEC"), Reply::Array(Some(vec![null_array(), null_array(), null_array(), kv("x", "1")])));
+    assert_eq!(info_field(&mut c, "blocked_clients"), 0);
+}
+
+#[test]
+fn blocking_timeout_parsing() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    let not_float = Reply::err("ERR timeout is not a float or out of range");
+    let negative = Reply::err("ERR timeout is negative");
+    for cmd in ["BLPOP k", "BRPOP k", "BRPOPLPUSH k d", "BLMOVE k d LEFT LEFT"] {
+        for (t, want) in [
+            ("-1", &negative),
+            ("-0.001", &negative),
+            ("-inf", &negative),
+            // 6.2 converts inf*1000 to a long long: LLONG_MIN, negative.
+            ("inf", &negative),
+            ("1e300", &negative),
+            ("abc", &not_float),
+            ("1x", &not_float),
+            ("", &not_float),
+            (" 1", &not_float),
+            ("nan", &not_float),
+        ] {
+            let mut argv = args(cmd);
+            argv.push(t.as_bytes().to_vec());
+            assert_eq!(c.cmd(&argv), *want, "{} {:?}", cmd, t);
+        }
+    }
+    // The timeout is checked before the keys.
+    c.q("SET s v");
+    assert_eq!(c.q("BLPOP s abc"), not_float);
+    // Fractional timeouts expire with a null array.
+    for cmd in ["BLPOP k 0.1", "BRPOP k1 k2 0.05", "BRPOPLPUSH k d 0.1", "BLMOVE k d RIGHT LEFT .1", "BLPOP k 1e-1"] {
+        assert_eq!(c.q(cmd), null_array(), "{}", cmd);
+    }
+    assert_eq!(c.q("EXISTS d"), Reply::Int(0));
+    assert_eq!(info_field(&mut c, "blocked_clients"), 0);
+}
+
+#[test]
+fn fifo_order_among_clients_on_one_key() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    let mut c1 = block(&srv, &mut admin, "BLPOP k 0", 0);
+    let mut c2 = block(&srv, &mut admin, "BRPOP k 0", 1);
+    let mut c3 = block(&srv, &mut admin, "BLPOP other k 0", 2);
+    assert_eq!(info_field(&mut admin, "blocked_clients"), 3);
+    // One push of several elements serves the waiters in blocking order,
+    // each from its own end.
+    assert_eq!(admin.q("RPUSH k a b c d"), Reply::Int(4));
+    assert_eq!(c1.read_reply().ok(), Some(kv("k", "a")));
+    assert_eq!(c2.read_reply().ok(), Some(kv("k", "d")));
+    assert_eq!(c3.read_reply().ok(), Some(kv("k", "b")));
+    assert_eq!(admin.q("LRANGE k 0 -1"), bulks(&["c"]));
+    assert_eq!(info_field(&mut admin, "blocked_clients"), 0);
+    // More waiters than elements: the first ones are served, the rest wait.
+    admin.q("DEL k");
+    let mut c1 = block(&srv, &mut admin, "BLPOP k 0", 0);
+    let mut c2 = block(&srv, &mut admin, "BLPOP k 0", 1);
+    let mut c3 = block(&srv, &mut admin, "BLPOP k 0", 2);
+    assert_eq!(admin.q("LPUSH k x y"), Reply::Int(2));
+    assert_eq!(c1.read_reply().ok(), Some(kv("k", "y")));
+    assert_eq!(c2.read_reply().ok(), Some(kv("k", "x")));
+    assert_eq!(no_reply_yet(&mut c3), Ok(()));
+    assert_eq!(admin.q("EXISTS k"), Reply::Int(0));
+    wait_blocked(&mut admin, 1);
+    admin.q("RPUSH k z");
+    assert_eq!(c3.read_reply().ok(), Some(kv("k", "z")));
+    assert_eq!(admin.q("EXISTS k"), Reply::Int(0));
+}
+
+#[test]
+fn client_blocked_on_several_keys_served_by_the_first_ready() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    let mut c = block(&srv, &mut admin, "BLPOP k1 k2 k3 0", 0);
+    admin.q("RPUSH k2 v2");
+    assert_eq!(c.read_reply().ok(), Some(kv("k2", "v2")));
+    // The client left every key's queue: a later push stays put.
+    admin.q("RPUSH k3 later");
+    assert_eq!(admin.q("LLEN k3"), Reply::Int(1));
+    // A key named twice is one wait, served once.
+    admin.q("DEL k1 k2 k3");
+    c.send(&args("BLPOP dup dup 0")).ok();
+    wait_blocked(&mut admin, 1);
+    admin.q("RPUSH dup a b");
+    assert_eq!(c.read_reply().ok(), Some(kv("dup", "a")));
+    assert_eq!(admin.q("LRANGE dup 0 -1"), bulks(&["b"]));
+    assert_eq!(info_field(&mut admin, "blocked_clients"), 0);
+}
+
+#[test]
+fn keys_made_ready_by_one_transaction_serve_in_signal_order() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    if !multi_supported(&mut admin, "keys_made_ready_by_one_transaction_serve_in_signal_order") {
+        return;
+    }
+    // The first key signalled wins, whatever the argument order.
+    let mut c = block(&srv, &mut admin, "BRPOP k1 k2 k3 0", 0);
+    admin.q("MULTI");
+    admin.q("RPUSH k3 a");
+    admin.q("RPUSH k1 b");
+    assert_eq!(admin.q("EXEC"), Reply::Array(Some(vec![Reply::Int(1), Reply::Int(1)])));
+    assert_eq!(c.read_reply().ok(), Some(kv("k3", "a")));
+    assert_eq!(admin.q("LRANGE k1 0 -1"), bulks(&["b"]));
+    assert_eq!(admin.q("EXISTS k3"), Reply::Int(0));
+}
+
+#[test]
+fn blmove_and_brpoplpush_chains() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    let mut c1 = block(&srv, &mut admin, "BLMOVE a b RIGHT LEFT 0", 0);
+    let mut c2 = block(&srv, &mut admin, "BRPOPLPUSH b c 0", 1);
+    let mut c3 = block(&srv, &mut admin, "BLMOVE c d LEFT RIGHT 0", 2);
+    let mut c4 = block(&srv, &mut admin, "BLPOP d 0", 3);
+    assert_eq!(admin.q("RPUSH a x"), Reply::Int(1));
+    assert_eq!(c1.read_reply().ok(), Some(Reply::bulk("x")));
+    assert_eq!(c2.read_reply().ok(), Some(Reply::bulk("x")));
+    assert_eq!(c3.read_reply().ok(), Some(Reply::bulk("x")));
+    assert_eq!(c4.read_reply().ok(), Some(kv("d", "x")));
+    assert_eq!(admin.q("EXISTS a b c d"), Reply::Int(0));
+    assert_eq!(info_field(&mut admin, "blocked_clients"), 0);
+    // A target with elements keeps them; the moved one goes to its end.
+    admin.q("RPUSH t 1 2");
+    let mut c1 = block(&srv, &mut admin, "BLMOVE s t LEFT RIGHT 0", 0);
+    admin.q("RPUSH s v w");
+    assert_eq!(c1.read_reply().ok(), Some(Reply::bulk("v")));
+    assert_eq!(admin.q("LRANGE t 0 -1"), bulks(&["1", "2", "v"]));
+    assert_eq!(admin.q("LRANGE s 0 -1"), bulks(&["w"]));
+    // Source and target the same key.
+    admin.q("DEL s");
+    let mut c1 = block(&srv, &mut admin, "BRPOPLPUSH s s 0", 0);
+    admin.q("RPUSH s p q");
+    assert_eq!(c1.read_reply().ok(), Some(Reply::bulk("q")));
+    assert_eq!(admin.q("LRANGE s 0 -1"), bulks(&["q", "p"]));
+}
+
+#[test]
+fn blmove_to_a_wrong_type_target_when_served() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    let mut c1 = block(&srv, &mut admin, "BLMOVE src dst LEFT LEFT 0", 0);
+    let mut c2 = block(&srv, &mut admin, "BLPOP src 0", 1);
+    admin.q("SET dst string");
+    admin.q("RPUSH src a");
+    // The first waiter fails and the element stays for the next one.
+    assert_eq!(c1.read_reply().ok(), Some(Reply::err(WRONGTYPE)));
+    assert_eq!(c2.read_reply().ok(), Some(kv("src", "a")));
+    assert_eq!(admin.q("GET dst"), Reply::bulk("string"));
+    assert_eq!(admin.q("EXISTS src"), Reply::Int(0));
+    assert_eq!(info_field(&mut admin, "blocked_clients"), 0);
+}
+
+#[test]
+fn blocked_clients_time_out() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    let mut c1 = srv.conn();
+    let mut c2 = srv.conn();
+    c1.send(&args("BLPOP k 0.2")).ok();
+    c2.send(&args("BLMOVE k d LEFT LEFT 0.3")).ok();
+    let t0 = Instant::now();
+    assert_eq!(c1.read_reply().ok(), Some(null_array()));
+    assert_eq!(c2.read_reply().ok(), Some(null_array()));
+    // Not a pass/fail on timing precision: it only may not fire early.
+    assert!(t0.elapsed() >= Duration::from_millis(150), "timed out after {:?}", t0.elapsed());
+    assert_eq!(info_field(&mut admin, "blocked_clients"), 0);
+    // A timed-out client consumes nothing afterwards, and can go on.
+    admin.q("RPUSH k a");
+    assert_eq!(admin.q("LLEN k"), Reply::Int(1));
+    assert_eq!(c1.q("PING"), Reply::Status("PONG".into()));
+    assert_eq!(c1.q("BLPOP k 0.1"), kv("k", "a"));
+}
+
+#[test]
+fn disconnected_blocked_client_is_removed() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    let c1 = block(&srv, &mut admin, "BLPOP k 0", 0);
+    let mut c2 = block(&srv, &mut admin, "BLPOP k 0", 1);
+    drop(c1);
+    wait_blocked(&mut admin, 1);
+    admin.q("RPUSH k a");
+    assert_eq!(c2.read_reply().ok(), Some(kv("k", "a")));
+    let c3 = block(&srv, &mut admin, "BRPOPLPUSH k d 0", 0);
+    drop(c3);
+    wait_blocked(&mut admin, 0);
+    admin.q("RPUSH k b");
+    assert_eq!(admin.q("LRANGE k 0 -1"), bulks(&["b"]));
+    assert_eq!(admin.q("EXISTS d"), Reply::Int(0));
+    // CLIENT KILL of a blocked client.
+    let mut c4 = srv.conn();
+    let id = c4.q("CLIENT ID").int().to_string();
+    c4.send(&args("BLPOP q 0")).ok();
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "KILL", "ID", &id]), Reply::Int(1));
+    assert!(c4.closed_within(Duration::from_secs(5)));
+    wait_blocked(&mut admin, 0);
+    admin.q("RPUSH q x");
+    assert_eq!(admin.q("LLEN q"), Reply::Int(1));
+}
+
+#[test]
+fn client_unblock_timeout_and_error() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    let mut c = srv.conn();
+    let id = c.q("CLIENT ID").int();
+    c.send(&args("BLPOP k 0")).ok();
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id.to_string()]), Reply::Int(1));
+    assert_eq!(c.read_reply().ok(), Some(null_array()));
+    c.send(&args("BLMOVE k d LEFT LEFT 0")).ok();
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id.to_string(), "TIMEOUT"]), Reply::Int(1));
+    assert_eq!(c.read_reply().ok(), Some(null_array()));
+    c.send(&args("BRPOP k 0")).ok();
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id.to_string(), "error"]), Reply::Int(1));
+    assert_eq!(c.read_reply().ok(), Some(Reply::err("UNBLOCKED client unblocked via CLIENT UNBLOCK")));
+    assert_eq!(info_field(&mut admin, "blocked_clients"), 0);
+    // Not blocked (any more), unknown id, bad arguments.
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id.to_string()]), Reply::Int(0));
+    assert_eq!(admin.q("CLIENT UNBLOCK 999999"), Reply::Int(0));
+    assert_eq!(admin.q("CLIENT UNBLOCK abc"), Reply::err("ERR value is not an integer or out of range"));
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id.to_string(), "foo"]), Reply::err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"));
+    // The unblocked client no longer waits.
+    admin.q("RPUSH k a");
+    assert_eq!(admin.q("LLEN k"), Reply::Int(1));
+    assert_eq!(c.q("PING"), Reply::Status("PONG".into()));
+}
+
+#[test]
+fn pipelined_commands_run_after_the_blocked_one_is_served() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    let mut c = srv.conn();
+    let mut pipe = Conn::encode(&args("BLPOP k 0"));
+    pipe.extend(Conn::encode(&args("PING")));
+    pipe.extend(Conn::encode(&args("LLEN k")));
+    pipe.extend(Conn::encode(&args("RPUSH k mine")));
+    pipe.extend(Conn::encode(&args("LPOP k")));
+    c.send_raw(&pipe).ok();
+    wait_blocked(&mut admin, 1);
+    assert_eq!(no_reply_yet(&mut c), Ok(()));
+    // Nothing after the blocked command ran: k was never created.
+    assert_eq!(admin.q("EXISTS k"), Reply::Int(0));
+    admin.q("RPUSH k a b");
+    assert_eq!(c.read_reply().ok(), Some(kv("k", "a")));
+    assert_eq!(c.read_reply().ok(), Some(Reply::Status("PONG".into())));
+    assert_eq!(c.read_reply().ok(), Some(Reply::Int(1)));
+    assert_eq!(c.read_reply().ok(), Some(Reply::Int(2)));
+    assert_eq!(c.read_reply().ok(), Some(Reply::bulk("b")));
+    assert_eq!(admin.q("LRANGE k 0 -1"), bulks(&["mine"]));
+    // A second blocking command in the pipeline blocks again.
+    let mut pipe = Conn::encode(&args("BLPOP e 0"));
+    pipe.extend(Conn::encode(&args("BLPOP e 0")));
+    pipe.extend(Conn::encode(&args("ECHO done")));
+    c.send_raw(&pipe).ok();
+    wait_blocked(&mut admin, 1);
+    admin.q("RPUSH e 1");
+    assert_eq!(c.read_reply().ok(), Some(kv("e", "1")));
+    wait_blocked(&mut admin, 1);
+    assert_eq!(no_reply_yet(&mut c), Ok(()));
+    admin.q("RPUSH e 2");
+    assert_eq!(c.read_reply().ok(), Some(kv("e", "2")));
+    assert_eq!(c.read_reply().ok(), Some(Reply::bulk("done")));
+}
+
+#[test]
+fn waiters_ignore_lists_gone_before_serving_and_strings() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    let mut c = block(&srv, &mut admin, "BLPOP k 0", 0);
+    if multi_supported(&mut admin, "transaction_that_pushes_and_pops_serves_nobody (MULTI part)") {
+        admin.q("MULTI");
+        admin.q("RPUSH k a");
+        admin.q("LPOP k");
+        assert_eq!(admin.q("EXEC"), Reply::Array(Some(vec![Reply::Int(1), Reply::bulk("a")])));
+        assert_eq!(no_reply_yet(&mut c), Ok(()));
+        assert_eq!(info_field(&mut admin, "blocked_clients"), 1);
+    }
+    // A string under the key is no list: still blocked.
+    admin.q("SET k str");
+    assert_eq!(no_reply_yet(&mut c), Ok(()));
+    admin.q("DEL k");
+    admin.q("RPUSH k b");
+    assert_eq!(c.read_reply().ok(), Some(kv("k", "b")));
+}
+
+#[test]
+fn blocked_clients_are_per_database() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    let mut c = srv.conn();
+    assert_eq!(c.q("SELECT 9"), Reply::ok());
+    c.send(&args("BLPOP k 0")).ok();
+    wait_blocked(&mut admin, 1);
+    admin.q("RPUSH k zero");
+    assert_eq!(no_reply_yet(&mut c), Ok(()));
+    assert_eq!(admin.q("LLEN k"), Reply::Int(1));
+    admin.q("SELECT 9");
+    admin.q("RPUSH k nine");
+    assert_eq!(c.read_reply().ok(), Some(kv("k", "nine")));
+    assert_eq!(admin.q("EXISTS k"), Reply::Int(0));
+}
+
+#[test]
+fn rename_move_copy_swapdb_wake_waiters() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.conn();
+    // RENAME onto the waited key.
+    let mut c = block(&srv, &mut admin, "BLPOP k 0", 0);
+    admin.q("RPUSH src r1 r2");
+    assert_eq!(admin.q("RENAME src k"), Reply::ok());
+    assert_eq!(c.read_reply().ok(), Some(kv("k", "r1")));
+    assert_eq!(admin.q("LRANGE k 0 -1"), bulks(&["r2"]));
+    admin.q("DEL k");
+    // RENAMENX.
+    c.send(&args("BRPOP k 0")).ok();
+    wait_blocked(&mut admin, 1);
+    admin.q("RPUSH src n1");
+    assert_eq!(admin.q("RENAMENX src k"), Reply::Int(1));
+    assert_eq!(c.read_reply().ok(), Some(kv("k", "n1")));
+    // MOVE from another database.
+    c.send(&args("BLPOP k 0")).ok();
+    wait_blocked(&mut admin, 1);
+    admin.q("SELECT 1");
+    admin.q("RPUSH k m1");
+    assert_eq!(admin.q("MOVE k 0"), Reply::Int(1));
+    assert_eq!(c.read_reply().ok(), Some(kv("k", "m1")));
+    // COPY.
+    c.send(&args("BLPOP k 0")).ok();
+    wait_blocked(&mut admin, 1);
+    admin.q("SELECT 0");
+    admin.q("RPUSH orig c1");
+    assert_eq!(admin.q("COPY orig k"), Reply::Int(1));
+    assert_eq!(c.read_reply().ok(), Some(kv("k", "c1")));
+    assert_eq!(admin.q("LRANGE orig 0 -1"), bulks(&["c1"]));
+    // SWAPDB brings a list under the waited key.
+    c.send(&args("BLPOP k 0")).ok();
+    wait_blocked(&mut admin, 1);
+    admin.q("SELECT 1");
+    admin.q("RPUSH k s1 s2");
+    assert_eq!(admin.q("SWAPDB 0 1"), Reply::ok());
+    assert_eq!(c.read_reply().ok(), Some(kv("k", "s1")));
+    admin.q("SELECT 0");
+    assert_eq!(admin.q("LRANGE k 0 -1"), bulks(&["s2"]));
+    admin.q("SELECT 1");
+    assert_eq!(admin.q("EXISTS k"), Reply::Int(0));
+    assert_eq!(info_field(&mut admin, "blocked_clients"), 0);
+}
+
+#[test]
+fn served_blocking_pops_are_propagated_as_plain_commands() {
+    let srv = Server::start(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut admin = srv.conn();
+    // Served at once.
+    admin.q("RPUSH a 1 2 3 4 5 6");
+    assert_eq!(admin.q("BLPOP a 0"), kv("a", "1"));
+    assert_eq!(admin.q("BRPOP a 0"), kv("a", "6"));
+    assert_eq!(admin.q("BRPOPLPUSH a b 0"), Reply::bulk("5"));
+    assert_eq!(admin.q("BLMOVE a b LEFT RIGHT 0"), Reply::bulk("2"));
+    // Served after blocking.
+    let mut c1 = block(&srv, &mut admin, "BLPOP w1 0", 0);
+    let mut c2 = block(&srv, &mut admin, "BRPOP w2 0", 1);
+    let mut c3 = block(&srv, &mut admin, "BRPOPLPUSH w3 t3 0", 2);
+    let mut c4 = block(&srv, &mut admin, "BLMOVE w4 t4 RIGHT LEFT 0", 3);
+    admin.q("RPUSH w1 x");
+    admin.q("RPUSH w2 y z");
+    admin.q("RPUSH w3 p");
+    admin.q("RPUSH w4 q");
+    assert_eq!(c1.read_reply().ok(), Some(kv("w1", "x")));
+    assert_eq!(c2.read_reply().ok(), Some(kv("w2", "z")));
+    assert_eq!(c3.read_reply().ok(), Some(Reply::bulk("p")));
+    assert_eq!(c4.read_reply().ok(), Some(Reply::bulk("q")));
+    // A timed-out one propagates nothing.
+    assert_eq!(admin.q("BLPOP none 0.01"), null_array());
+    let digest = admin.q("DEBUG DIGEST");
+    let aof = std::fs::read(srv.dir.join("appendonly.aof")).unwrap_or_default();
+    let text = String::from_utf8_lossy(&aof).to_string();
+    for cmd in ["BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "blpop", "brpop", "brpoplpush", "blmove"] {
+        assert!(!text.contains(&format!("${}\r\n{}\r\n", cmd.len(), cmd)), "{} in the AOF:\n{}", cmd, text);
+    }
+    for want in [
+        "*2\r\n$4\r\nLPOP\r\n$1\r\na\r\n",
+        "*2\r\n$4\r\nRPOP\r\n$1\r\na\r\n",
+        "*3\r\n$9\r\nRPOPLPUSH\r\n$1\r\na\r\n$1\r\nb\r\n",
+        "*5\r\n$5\r\nLMOVE\r\n$1\r\na\r\n$1\r\nb\r\n$4\r\nLEFT\r\n$5\r\nRIGHT\r\n",
+        "*2\r\n$4\r\nLPOP\r\n$2\r\nw1\r\n",
+        "*2\r\n$4\r\nRPOP\r\n$2\r\nw2\r\n",
+        "*3\r\n$9\r\nRPOPLPUSH\r\n$2\r\nw3\r\n$2\r\nt3\r\n",
+        "*5\r\n$5\r\nLMOVE\r\n$2\r\nw4\r\n$2\r\nt4\r\n$5\r\nRIGHT\r\n$4\r\nLEFT\r\n",
+    ] {
+        assert!(text.contains(want), "{:?} missing from the AOF:\n{}", want, text);
+    }
+    // The push comes before the pop it made possible.
+    let push = text.find("$5\r\nRPUSH\r\n$2\r\nw1\r\n").unwrap_or(usize::MAX);
+    let pop = text.find("$4\r\nLPOP\r\n$2\r\nw1\r\n").unwrap_or(0);
+    assert!(push < pop, "RPUSH w1 must precede LPOP w1:\n{}", text);
+    // Replaying the AOF gives the same dataset.
+    let replay = Server::start(&["--appendonly", "yes"]);
+    drop(replay);
+    let dir2 = common::TempDir::new("aofreplay");
+    std::fs::write(dir2.join("appendonly.aof"), &aof).unwrap_or_else(|e| panic!("write aof: {}", e));
+    let srv2 = Server::start(&["--appendonly", "yes", "--dir", &dir2.path.to_string_lossy()]);
+    let mut c = srv2.conn();
+    assert_eq!(c.q("DEBUG DIGEST"), digest);
+    assert_eq!(c.q("LRANGE b 0 -1"), bulks(&["5", "2"]));
+}
