@@ -550,6 +550,17 @@ fn encoding_and_node_layout() {
     // Popping a node empty drops it.
     c.q("LPOP p 2");
     assert_eq!(debug_field(&mut c, "p", "ql_nodes"), "2");
+    // Fills outside -5..=32767 are clamped when the list is created.
+    assert_eq!(c.q("CONFIG SET list-max-ziplist-size -10"), Reply::ok());
+    c.q("RPUSH c1 1 2 3 4 5 6 7 8 9 10");
+    assert_eq!(debug_field(&mut c, "c1", "ql_nodes"), "1");
+    assert_eq!(debug_field(&mut c, "c1", "ql_ziplist_max"), "-5");
+    assert_eq!(c.q("CONFIG SET list-max-ziplist-size 100000"), Reply::ok());
+    c.q("RPUSH c2 1 2 3");
+    assert_eq!(debug_field(&mut c, "c2", "ql_ziplist_max"), "32767");
+    assert_eq!(c.q("CONFIG SET list-max-ziplist-size 0"), Reply::ok());
+    c.q("RPUSH c3 1 2 3");
+    assert_eq!(debug_field(&mut c, "c3", "ql_nodes"), "3");
 }
 
 // ---------------------------------------------------------------------------
