@@ -739,7 +739,8 @@ fn blmove_generic(s: &mut Server, c: &mut Client, wherefrom: Where, whereto: Whe
         }
         Ok(false) => {
             if !may_block(c) {
-                c.add_reply_null_array();
+                // Unlike BLPOP's null array, a null bulk (`addReplyNull`).
+                c.add_reply_null();
                 return;
             }
             let state = BlockingState {
