@@ -517,6 +517,28 @@ fn integer_looking_binary_and_big_elements_round_trip() {
     }
 }
 
+/// Regression: the clients cron shrank the argv buffer of a command still
+/// being read, losing its first arguments (a big RPUSH sent slowly after
+/// another big one became "unknown command `iiiii`").
+#[test]
+fn big_element_sent_across_cron_ticks() {
+    let srv = start(&["--hz", "100"]);
+    let mut c = srv.conn();
+    let big = vec![b'i'; 70000];
+    assert_eq!(c.cmd(&[&b"RPUSH"[..], b"big", &big]), Reply::Int(1));
+    for round in 0..3 {
+        let req = Conn::encode(&[&b"RPUSH"[..], b"big", &big]);
+        let (head, tail) = req.split_at(5000);
+        c.send_raw(head).ok();
+        // Several cron ticks (hz 100) pass while the command is half read.
+        std::thread::sleep(Duration::from_millis(100));
+        c.send_raw(tail).ok();
+        assert_eq!(c.read_reply().ok(), Some(Reply::Int(round + 2)));
+    }
+    assert_eq!(c.q("LLEN big"), Reply::Int(4));
+    assert_eq!(c.cmd(&["LINDEX", "big", "-1"]), bulk(&big));
+}
+
 #[test]
 fn encoding_and_node_layout() {
     let srv = start(&["--list-max-ziplist-size", "4"]);
