@@ -104,12 +104,14 @@ impl Argv {
     }
 
     /// Drops reserved memory beyond `keep` bytes (after a huge command).
+    /// The arguments already parsed stay: the cron calls this between
+    /// reads, possibly in the middle of a command.
     pub fn shrink(&mut self, keep: usize) {
-        if self.buf.capacity() > keep {
-            self.buf = Vec::with_capacity(256);
+        if self.buf.capacity() > keep && self.buf.len() < keep {
+            self.buf.shrink_to(self.buf.len().max(256));
         }
-        if self.ends.capacity() > 1024 {
-            self.ends = Vec::with_capacity(8);
+        if self.ends.capacity() > 1024 && self.ends.len() < 1024 {
+            self.ends.shrink_to(self.ends.len().max(8));
         }
     }
 

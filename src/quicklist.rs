@@ -26,6 +26,8 @@ use crate::ziplist::{Where, ZlEntry, ZlPos, Ziplist};
 const OPTIMIZATION_LEVEL: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 /// Largest node a positive (count) fill lets grow (`SIZE_SAFETY_LIMIT`).
 const SIZE_SAFETY_LIMIT: usize = 8192;
+/// Largest fill a list takes (`FILL_MAX`: the 16-bit fill field).
+const FILL_MAX: i32 = (1 << 15) - 1;
 
 /// Redis's list encoding.
 #[derive(Debug, Clone)]
@@ -77,9 +79,11 @@ fn node_allows_insert(blob_len: usize, count: usize, fill: i32, sz: usize) -> bo
 }
 
 impl Quicklist {
-    /// An empty list with the given `list-max-ziplist-size`.
+    /// An empty list with the given `list-max-ziplist-size`, clamped to
+    /// -5..=32767 as `quicklistSetFill` does (a fill below -5 means 64 KiB
+    /// nodes, not one element per node).
     pub fn new(fill: i64) -> Quicklist {
-        Quicklist { nodes: VecDeque::new(), count: 0, fill: fill.clamp(i32::MIN as i64, i32::MAX as i64) as i32 }
+        Quicklist { nodes: VecDeque::new(), count: 0, fill: fill.clamp(-5, FILL_MAX as i64) as i32 }
     }
 
     pub fn len(&self) -> usize {
@@ -407,7 +411,8 @@ mod tests {
         assert!(node_allows_insert(100, 3, 4, 10));
         assert!(!node_allows_insert(100, 4, 4, 10));
         assert!(!node_allows_insert(8190, 1, 100, 10));
-        // A fill beyond -5 behaves like a count fill of 0 under 8 KiB.
+        // A fill beyond -5 (never stored: `new` clamps it) would behave
+        // like a count fill of 0.
         assert!(!node_allows_insert(100, 0, -6, 10));
     }
 
@@ -464,6 +469,18 @@ mod tests {
             let rev: Vec<Vec<u8>> = q.iter().rev().map(|e| e.to_vec()).collect();
             assert_eq!(rev, m.iter().rev().cloned().collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn fill_is_clamped_like_quicklist_set_fill() {
+        assert_eq!(Quicklist::new(-10).fill(), -5);
+        assert_eq!(Quicklist::new(i64::MIN).fill(), -5);
+        assert_eq!(Quicklist::new(100000).fill(), 32767);
+        let mut q = Quicklist::new(-100);
+        for i in 0..10 {
+            q.push(i.to_string().as_bytes(), Where::Tail);
+        }
+        assert_eq!(q.node_count(), 1);
     }
 
     #[test]

@@ -399,6 +399,9 @@ pub fn swapdb_command(s: &mut Server, c: &mut Client) {
         std::mem::swap(&mut left[lo].dict, &mut right[0].dict);
         std::mem::swap(&mut left[lo].expires, &mut right[0].expires);
         std::mem::swap(&mut left[lo].avg_ttl, &mut right[0].avg_ttl);
+        // Clients blocked in either db may now find their list.
+        s.scan_database_for_ready_keys(a);
+        s.scan_database_for_ready_keys(b);
         s.dirty += 1;
     }
     c.add_reply_ok();

@@ -52,6 +52,10 @@ pub static COMMANDS: &[CommandDef] = &[
 /// `-ERR no such key` (`shared.nokeyerr`).
 const NO_SUCH_KEY: &str = "no such key";
 
+/// The error for a bad LPOP/RPOP count, non-integer or negative
+/// (`getPositiveLongFromObjectOrReply` with no message of its own).
+const POSITIVE_COUNT: &str = "value is out of range, must be positive";
+
 fn where_name(w: Where) -> &'static [u8] {
     match w {
         Where::Head => b"LEFT",
@@ -355,8 +359,10 @@ pub fn lpos_command(s: &mut Server, c: &mut Client) {
     };
     let ele = c.argv.get(2).to_vec();
     let forward = rank > 0;
-    // i64::MIN has no positive counterpart; it can never match anyway.
-    let mut rank_left = rank.unsigned_abs();
+    // Redis negates the rank in a `long`: i64::MIN stays negative, and
+    // every match then satisfies `matches >= rank`, so it counts as a rank
+    // of -1 (the first match from the tail).
+    let mut rank_left = if rank == i64::MIN { 1 } else { rank.unsigned_abs() };
     let len = q.len() as i64;
     let mut p = if forward { q.index(0) } else { q.index(-1) };
     let mut index: i64 = if forward { 0 } else { len - 1 };
@@ -406,9 +412,10 @@ pub fn lpos_command(s: &mut Server, c: &mut Client) {
 
 /// LSET key index element
 pub fn lset_command(s: &mut Server, c: &mut Client) {
-    let Some(index) = get_long_or_reply(c, 2, None) else { return };
     let db = c.db;
     let key = c.argv.get(1).to_vec();
+    // The key is looked up before the index is parsed: a missing key is
+    // `no such key` whatever the index says.
     let q = match list_write(s, c, &key) {
         Err(()) => return,
         Ok(None) => {
@@ -416,6 +423,10 @@ pub fn lset_command(s: &mut Server, c: &mut Client) {
             return;
         }
         Ok(Some(q)) => q,
+    };
+    let Some(index) = crate::util::string2ll(c.argv.get(2)) else {
+        c.add_reply_error("value is not an integer or out of range");
+        return;
     };
     if !q.replace_at(index, c.argv.get(3)) {
         c.add_reply_error("index out of range");
@@ -531,7 +542,8 @@ fn pop_generic(s: &mut Server, c: &mut Client, where_: Where) {
     }
     let mut count: Option<usize> = None;
     if c.argv.len() == 3 {
-        let Some(n) = get_positive_long_or_reply(c, 2, None) else { return };
+        // Redis passes this text for a non-integer too.
+        let Some(n) = get_positive_long_or_reply(c, 2, Some(POSITIVE_COUNT)) else { return };
         if n == 0 {
             c.add_reply_null_array();
             return;
@@ -543,11 +555,9 @@ fn pop_generic(s: &mut Server, c: &mut Client, where_: Where) {
     let q = match list_write(s, c, &key) {
         Err(()) => return,
         Ok(None) => {
-            if count.is_some() {
-                c.add_reply_null_array();
-            } else {
-                c.add_reply_null();
-            }
+            // 6.2 replies a null bulk for a missing key even with a count
+            // (7.0 changed it to a null array).
+            c.add_reply_null();
             return;
         }
         Ok(Some(q)) => q,
@@ -729,7 +739,8 @@ fn blmove_generic(s: &mut Server, c: &mut Client, wherefrom: Where, whereto: Whe
         }
         Ok(false) => {
             if !may_block(c) {
-                c.add_reply_null_array();
+                // Unlike BLPOP's null array, a null bulk (`addReplyNull`).
+                c.add_reply_null();
                 return;
             }
             let state = BlockingState {
