@@ -5,7 +5,7 @@
 //!    `feed_append_only_file` through `Server::propagate`, in RESP, after a
 //!    `SELECT` when its db differs from the last one written. Relative
 //!    times become absolute: EXPIRE/PEXPIRE/EXPIREAT become PEXPIREAT,
-//!    SETEX/PSETEX become SET + PEXPIREAT, `SET … PX` becomes `SET … PXAT`.
+//!    SETEX/PSETEX and `SET … PX` become `SET … PXAT` (6.2's form).
 //!    Commands rewrite their own propagated form where the effect differs
 //!    from the request (INCRBYFLOAT → SET … KEEPTTL, GETEX → PEXPIREAT or
 //!    PERSIST, GETDEL → DEL; see `Client::rewritten`).
@@ -229,9 +229,16 @@ impl Server {
         };
         match cmd {
             b"expire" | b"pexpire" | b"expireat" => cat_expire_at(buf, cmd, argv.get(1), argv.get(2), now),
+            // Redis 6.2 propagates SETEX/PSETEX as `SET k v PX <ms>`, which
+            // reaches the AOF as `SET k v PXAT <abs ms>` (as 7.0 writes it).
             b"setex" | b"psetex" => {
-                cat_command(buf, 3, [&b"SET"[..], argv.get(1), argv.get(3)]);
-                cat_expire_at(buf, cmd, argv.get(1), argv.get(2), now);
+                let mut when = crate::util::string2ll(argv.get(2)).unwrap_or(0);
+                if cmd == b"setex" {
+                    when = when.saturating_mul(1000);
+                }
+                let when = when.saturating_add(now);
+                let mut ib = itoa::Buffer::new();
+                cat_command(buf, 5, [&b"SET"[..], argv.get(1), argv.get(3), &b"PXAT"[..], ib.format(when).as_bytes()]);
             }
             b"set" if argv.len() > 4 && argv.get(3).eq_ignore_ascii_case(b"px") => {
                 let when = crate::util::string2ll(argv.get(4)).unwrap_or(0).saturating_add(now);
@@ -907,7 +914,7 @@ mod tests {
         let text = String::from_utf8(s.aof.buf.clone()).unwrap();
         let expect = "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n\
 *3\r\n$9\r\nPEXPIREAT\r\n$1\r\nk\r\n$7\r\n1010000\r\n\
-*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*3\r\n$9\r\nPEXPIREAT\r\n$1\r\nk\r\n$7\r\n1005000\r\n\
+*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$7\r\n1005000\r\n\
 *5\r\n$3\r\nset\r\n$1\r\nk\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$7\r\n1000100\r\n\
 *3\r\n$9\r\nPEXPIREAT\r\n$1\r\nk\r\n$4\r\n7000\r\n";
         assert_eq!(text, expect);
