@@ -1,0 +1,492 @@
+//! The append-only file against Redis 6.2's behaviour: what is fed (the
+//! propagated forms, SELECT, nothing for no-ops), what survives a restart
+//! (DEBUG DIGEST before and after), damaged files at load (truncated tail,
+//! unfinished MULTI, garbage, empty, missing, RDB preamble), DEBUG LOADAOF,
+//! CONFIG SET appendonly, SHUTDOWN/SIGTERM, INFO persistence, the
+//! `oxredis-check-aof` tool next to the real `redis-check-aof`, write
+//! errors (RLIMIT_FSIZE through prlimit), kill -9 crashes, and files
+//! exchanged with the reference redis-server.
+//!
+//! Servers here restart in the same directory, so this file has its own
+//! small process wrapper (`Proc`) on top of the shared `Conn`.
+
+mod common;
+
+use common::{Conn, Reply, TempDir, OXREDIS};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------
+// Process handling
+
+static LOG_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A server started in a directory the caller owns (so a second start can
+/// load what the first one wrote). Killed on drop.
+struct Proc {
+    child: Option<Child>,
+    port: u16,
+    pid: u32,
+    log: PathBuf,
+}
+
+/// How a start ended when the server did not become ready.
+#[derive(Debug)]
+struct Failed {
+    status: Option<ExitStatus>,
+    log: String,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Bin {
+    Ox,
+    Ref,
+}
+
+fn spawn(bin: Bin, dir: &Path, args: &[&str], wrap_ignore_xfsz: bool) -> Result<Proc, Failed> {
+    let mut last = Failed { status: None, log: String::new() };
+    for _ in 0..5 {
+        let port = common::free_port();
+        let log = dir.join(format!("server-{}.log", LOG_SEQ.fetch_add(1, Ordering::SeqCst)));
+        let exe = match bin {
+            Bin::Ox => OXREDIS.to_string(),
+            Bin::Ref => "redis-server".to_string(),
+        };
+        let mut argv: Vec<String> = vec![
+            "--port".into(),
+            port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--dir".into(),
+            dir.display().to_string(),
+            "--logfile".into(),
+            log.display().to_string(),
+            "--save".into(),
+            "".into(),
+        ];
+        if bin == Bin::Ref {
+            argv.extend(["--enable-debug-command".into(), "yes".into()]);
+        }
+        argv.extend(args.iter().map(|s| s.to_string()));
+        let mut cmd = if wrap_ignore_xfsz {
+            // An ignored signal stays ignored across exec: the server then
+            // sees EFBIG instead of dying from SIGXFSZ when over RLIMIT_FSIZE.
+            let mut c = Command::new("sh");
+            c.arg("-c").arg("trap '' XFSZ; exec \"$0\" \"$@\"").arg(&exe).args(&argv);
+            c
+        } else {
+            let mut c = Command::new(&exe);
+            c.args(&argv);
+            c
+        };
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {}", exe, e));
+        let pid = child.id();
+        let mut p = Proc { child: Some(child), port, pid, log };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let text = p.log_text();
+            if text.contains("Ready to accept connections") {
+                return Ok(p);
+            }
+            if let Some(st) = p.try_exit() {
+                last = Failed { status: Some(st), log: p.log_text() };
+                break;
+            }
+            if Instant::now() > deadline {
+                panic!("server did not become ready:\n{}", text);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if !last.log.contains("Address already in use") {
+            return Err(last);
+        }
+    }
+    Err(last)
+}
+
+fn start(dir: &Path, args: &[&str]) -> Proc {
+    match spawn(Bin::Ox, dir, args, false) {
+        Ok(p) => p,
+        Err(f) => panic!("oxredis failed to start ({:?}):\n{}", f.status, f.log),
+    }
+}
+
+fn start_aof(dir: &Path, extra: &[&str]) -> Proc {
+    let mut a = vec!["--appendonly", "yes"];
+    a.extend_from_slice(extra);
+    start(dir, &a)
+}
+
+/// Starts oxredis expecting it to exit (a fatal load error).
+fn start_fails(dir: &Path, args: &[&str]) -> Failed {
+    match spawn(Bin::Ox, dir, args, false) {
+        Ok(p) => panic!("server started but should have exited; log:\n{}", p.log_text()),
+        Err(f) => f,
+    }
+}
+
+impl Proc {
+    fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+    fn try_exit(&mut self) -> Option<ExitStatus> {
+        let st = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+        if st.is_some() {
+            self.child = None;
+        }
+        st
+    }
+    fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(st) = self.try_exit() {
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        None
+    }
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+    /// SHUTDOWN (no reply expected) and wait for the exit.
+    fn shutdown(&mut self) {
+        let mut c = self.conn();
+        let _ = c.send(&["SHUTDOWN"]);
+        let st = self.wait_exit(Duration::from_secs(10));
+        assert!(st.is_some(), "server did not exit after SHUTDOWN; log:\n{}", self.log_text());
+    }
+    fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log_text().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// AOF files
+
+/// Splits an AOF into commands; panics on anything that is not complete
+/// RESP multibulk (the files under test here are never damaged).
+fn parse_aof(bytes: &[u8]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let line = |i: &mut usize| -> String {
+        let start = *i;
+        while !(bytes[*i] == b'\r' && bytes[*i + 1] == b'\n') {
+            *i += 1;
+        }
+        let s = String::from_utf8_lossy(&bytes[start..*i]).into_owned();
+        *i += 2;
+        s
+    };
+    while i < bytes.len() {
+        let h = line(&mut i);
+        assert!(h.starts_with('*'), "bad header {:?} at {}", h, i);
+        let argc: usize = h[1..].parse().unwrap_or_else(|_| panic!("bad argc {:?}", h));
+        let mut cmd = Vec::new();
+        for _ in 0..argc {
+            let l = line(&mut i);
+            let len: usize = l[1..].parse().unwrap_or_else(|_| panic!("bad len {:?}", l));
+            cmd.push(String::from_utf8_lossy(&bytes[i..i + len]).into_owned());
+            i += len + 2;
+        }
+        out.push(cmd);
+    }
+    out
+}
+
+fn read_aof(path: &Path) -> Vec<Vec<String>> {
+    parse_aof(&std::fs::read(path).unwrap_or_default())
+}
+
+fn cmd_text(c: &[String]) -> String {
+    c.join(" ")
+}
+
+/// Encodes commands as an AOF.
+fn aof_of(cmds: &[&str]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in cmds {
+        let a: Vec<&str> = c.split(' ').collect();
+        out.extend_from_slice(&Conn::encode(&a));
+    }
+    out
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn info_field(c: &mut Conn, section: &str, name: &str) -> String {
+    let text = c.cmd(&["INFO", section]).text();
+    for l in text.lines() {
+        if let Some(v) = l.strip_prefix(&format!("{}:", name)) {
+            return v.trim().to_string();
+        }
+    }
+    panic!("INFO {} has no field {}:\n{}", section, name, text)
+}
+
+fn digest(c: &mut Conn) -> String {
+    c.cmd(&["DEBUG", "DIGEST"]).text()
+}
+
+/// Fills a few dbs with strings, lists and expires; returns nothing, the
+/// digest is the witness.
+fn populate(c: &mut Conn, n: usize) {
+    for db in [0, 3, 9] {
+        c.cmd(&["SELECT", &db.to_string()]);
+        for i in 0..n {
+            let k = format!("k:{}:{}", db, i);
+            match i % 5 {
+                0 => assert_eq!(c.cmd(&["SET", &k, &format!("v{}", i)]), Reply::ok()),
+                1 => assert_eq!(c.cmd(&["INCRBY", &k, &(i as i64 * 7 - 50).to_string()]).is_error(), false),
+                2 => assert!(c.cmd(&["RPUSH", &k, "a", &format!("{}", i), "bbbbbbbbbbbbbbbbbbbbbbbb"]).int() > 0),
+                3 => assert_eq!(c.cmd(&["SET", &k, "with-ttl", "EX", "10000"]), Reply::ok()),
+                _ => assert!(c.cmd(&["APPEND", &k, &"x".repeat(i % 50 + 1)]).int() > 0),
+            }
+        }
+    }
+    c.cmd(&["SELECT", "0"]);
+    // Binary-safe keys and values.
+    c.cmd(&[&b"SET"[..], b"bin\r\n\x00key", b"\x00\xff\r\n$3\r\n"]);
+}
+
+// ---------------------------------------------------------------------------
+// Feeding
+
+/// Runs `cmds` and returns the AOF commands they added (appendfsync
+/// always: the file is complete when the reply arrives).
+fn fed(p: &Proc, dir: &Path, c: &mut Conn, cmds: &[&[&str]]) -> Vec<Vec<String>> {
+    let before = read_aof(&dir.join("appendonly.aof")).len();
+    for a in cmds {
+        let _ = c.cmd(a);
+    }
+    let _ = p;
+    let all = read_aof(&dir.join("appendonly.aof"));
+    all[before..].to_vec()
+}
+
+#[test]
+fn feeding_forms_are_6_2s() {
+    let dir = TempDir::new("aof-feed");
+    let p = start_aof(&dir.path, &["--appendfsync", "always"]);
+    let mut c = p.conn();
+    let t0 = now_ms();
+    let got = fed(
+        &p,
+        &dir.path,
+        &mut c,
+        &[
+            &["SET", "a", "1"],
+            &["SET", "b", "2", "EX", "100"],
+            &["SET", "b2", "2", "PX", "5000", "GET"],
+            &["SETEX", "c", "100", "v"],
+            &["PSETEX", "d", "100000", "v"],
+            &["SET", "e", "v", "EXAT", "9999999999"],
+            &["SET", "e", "w", "KEEPTTL"],
+            &["EXPIRE", "a", "100"],
+            &["PEXPIRE", "a", "100000"],
+            &["EXPIREAT", "a", "9999999998"],
+            &["PEXPIREAT", "a", "9999999997000"],
+            &["INCRBYFLOAT", "f", "1.5"],
+            &["GETEX", "f", "EX", "100"],
+            &["GETEX", "f", "PERSIST"],
+            &["GETDEL", "f"],
+        ],
+    );
+    let t1 = now_ms();
+    let text: Vec<String> = got.iter().map(|c| cmd_text(c)).collect();
+    // Absolute times are checked against the clock around the commands.
+    let abs = |i: usize, j: usize, rel: i64| {
+        let v: i64 = got[i][j].parse().unwrap_or_else(|_| panic!("not a number: {:?}", got[i]));
+        assert!(v >= t0 + rel && v <= t1 + rel, "{:?}: {} not in [{}, {}]", got[i], v, t0 + rel, t1 + rel);
+    };
+    assert_eq!(got.len(), 16, "{:#?}", text);
+    assert_eq!(text[0], "SELECT 0");
+    assert_eq!(text[1], "SET a 1");
+    assert_eq!(&got[2][..4], &["SET", "b", "2", "PXAT"]);
+    abs(2, 4, 100_000);
+    // GET is dropped, PX becomes PXAT.
+    assert_eq!(&got[3][..4], &["SET", "b2", "2", "PXAT"]);
+    assert_eq!(got[3].len(), 5);
+    abs(3, 4, 5000);
+    // SETEX / PSETEX: Redis 6.2 propagates SET k v PX ms, the AOF gets PXAT.
+    assert_eq!(&got[4][..4], &["SET", "c", "v", "PXAT"]);
+    abs(4, 4, 100_000);
+    assert_eq!(&got[5][..4], &["SET", "d", "v", "PXAT"]);
+    abs(5, 4, 100_000);
+    assert_eq!(text[6], "SET e v PXAT 9999999999000");
+    assert_eq!(text[7], "SET e w KEEPTTL");
+    assert_eq!(&got[8][..2], &["PEXPIREAT", "a"]);
+    abs(8, 2, 100_000);
+    assert_eq!(&got[9][..2], &["PEXPIREAT", "a"]);
+    abs(9, 2, 100_000);
+    assert_eq!(text[10], "PEXPIREAT a 9999999998000");
+    assert_eq!(text[11], "PEXPIREAT a 9999999997000");
+    assert_eq!(text[12], "SET f 1.5 KEEPTTL");
+    assert_eq!(&got[13][..2], &["PEXPIREAT", "f"]);
+    abs(13, 2, 100_000);
+    assert_eq!(text[14], "PERSIST f");
+    assert_eq!(text[15], "DEL f");
+}
+
+#[test]
+fn noops_and_failures_are_not_fed_select_follows_db() {
+    let dir = TempDir::new("aof-noop");
+    let p = start_aof(&dir.path, &["--appendfsync", "always"]);
+    let mut c = p.conn();
+    c.q("SET s 1");
+    c.q("RPUSH l a");
+    let got = fed(
+        &p,
+        &dir.path,
+        &mut c,
+        &[
+            &["DEL", "missing"],
+            &["INCR", "l"],                 // WRONGTYPE
+            &["SET", "s", "2", "NX"],       // not set
+            &["SET", "missing", "2", "XX"], // not set
+            &["GETEX", "s"],                // no option: nothing changes
+            &["GETEX", "s", "PERSIST"],     // no TTL to remove
+            &["GETDEL", "missing"],
+            &["EXPIRE", "missing", "10"],
+            &["PERSIST", "s"],
+            &["LPOP", "missing"],
+            &["GET", "s"],
+            &["NOSUCHCOMMAND", "x"],
+            &["SET", "s"], // arity
+            &["SETEX", "s", "-1", "v"], // invalid expire
+            &["GETDEL", "s"],
+            &["SELECT", "5"],
+            &["SET", "x", "1"],
+            &["EXPIRE", "x", "-1"], // in the past: deleted, fed as DEL
+            &["SET", "y", "1"],
+            &["SELECT", "0"],
+            &["GETEX", "l", "EX", "10"], // WRONGTYPE
+            &["SET", "z", "1"],
+        ],
+    );
+    let text: Vec<String> = got.iter().map(|c| cmd_text(c)).collect();
+    assert_eq!(text, vec!["DEL s", "SELECT 5", "SET x 1", "DEL x", "SET y 1", "SELECT 0", "SET z 1"]);
+}
+
+#[test]
+fn expired_keys_are_fed_as_del_lazy_and_active() {
+    let dir = TempDir::new("aof-expire");
+    let p = start_aof(&dir.path, &["--appendfsync", "always"]);
+    let mut c = p.conn();
+    let aof = dir.join("appendonly.aof");
+    assert_eq!(c.q("DEBUG SET-ACTIVE-EXPIRE 0"), Reply::ok());
+    c.q("SET lazy v PX 30");
+    std::thread::sleep(Duration::from_millis(80));
+    assert_eq!(c.q("GET lazy"), Reply::nil());
+    let all = read_aof(&aof);
+    assert_eq!(cmd_text(&all[all.len() - 1]), "DEL lazy");
+    // Active expiry: the cron finds the key and feeds DEL without a client.
+    assert_eq!(c.q("DEBUG SET-ACTIVE-EXPIRE 1"), Reply::ok());
+    c.q("SELECT 2");
+    c.q("SET active v PX 30");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut found = false;
+    while Instant::now() < deadline && !found {
+        std::thread::sleep(Duration::from_millis(50));
+        let all = read_aof(&aof);
+        found = all.iter().any(|c| cmd_text(c) == "DEL active");
+    }
+    assert!(found, "active expiry fed no DEL: {:?}", read_aof(&aof));
+    let all = read_aof(&aof);
+    let n = all.len();
+    assert_eq!(cmd_text(&all[n - 1]), "DEL active");
+    assert_eq!(&all[n - 2][..4], &["SET", "active", "v", "PXAT"]);
+    assert_eq!(cmd_text(&all[n - 3]), "SELECT 2");
+    // The reloaded dataset has neither key.
+    drop(c);
+    drop(p);
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(c.q("DBSIZE").int(), 0);
+}
+
+fn wait_blocked(c: &mut Conn, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while info_field(c, "clients", "blocked_clients").parse::<i64>().unwrap_or(-1) != n {
+        assert!(Instant::now() < deadline, "no client blocked");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn blocking_pops_are_fed_as_their_effect() {
+    let dir = TempDir::new("aof-block");
+    let p = start_aof(&dir.path, &["--appendfsync", "always"]);
+    let mut c = p.conn();
+    let mut b = p.conn();
+    let aof = dir.join("appendonly.aof");
+    let before = read_aof(&aof).len();
+    // Served at once.
+    c.q("RPUSH now x y");
+    assert_eq!(c.q("BLPOP now 0").array().len(), 2);
+    assert_eq!(c.q("BRPOP now 0").array().len(), 2);
+    // Served later, by another client's push.
+    b.send(&["BLPOP", "later", "0"]).unwrap_or_else(|e| panic!("{}", e));
+    wait_blocked(&mut c, 1);
+    c.q("RPUSH later a b");
+    assert_eq!(b.read_reply().unwrap_or_else(|e| panic!("{}", e)), Reply::Array(Some(vec![Reply::bulk("later"), Reply::bulk("a")])));
+    b.send(&["BRPOPLPUSH", "src", "dst", "0"]).unwrap_or_else(|e| panic!("{}", e));
+    wait_blocked(&mut c, 1);
+    c.q("LPUSH src m");
+    assert_eq!(b.read_reply().unwrap_or_else(|e| panic!("{}", e)), Reply::bulk("m"));
+    b.send(&["BLMOVE", "src2", "dst", "LEFT", "RIGHT", "0"]).unwrap_or_else(|e| panic!("{}", e));
+    wait_blocked(&mut c, 1);
+    c.q("LPUSH src2 n");
+    assert_eq!(b.read_reply().unwrap_or_else(|e| panic!("{}", e)), Reply::bulk("n"));
+    // A timeout changes nothing.
+    assert_eq!(b.q("BLPOP nothing 0.05"), Reply::Array(None));
+    let all = read_aof(&aof);
+    let text: Vec<String> = all[before..].iter().map(|c| cmd_text(c)).collect();
+    assert_eq!(
+        text,
+        vec![
+            "SELECT 0",
+            "RPUSH now x y",
+            "LPOP now",
+            "RPOP now",
+            "RPUSH later a b",
+            "LPOP later",
+            "LPUSH src m",
+            "RPOPLPUSH src dst",
+            "LPUSH src2 n",
+            "LMOVE src2 dst LEFT RIGHT",
+        ]
+    );
+    let d = digest(&mut c);
+    drop((c, b));
+    drop(p);
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(digest(&mut c), d);
+    assert_eq!(c.q("LRANGE dst 0 -1").array(), vec![Reply::bulk("m"), Reply::bulk("n")]);
+    assert_eq!(c.q("LRANGE later 0 -1").array(), vec![Reply::bulk("b")]);
+}
