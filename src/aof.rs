@@ -787,6 +787,9 @@ impl Server {
                 }
                 Step::Truncated => break true,
                 Step::Format => {
+                    // Redis logs no position; the offset saves a trip
+                    // through the check tool.
+                    log::warn!("Bad file format in the append only file after offset {} (the end of the last valid command)", valid_up_to);
                     log::warn!("Bad file format reading the append only file: make a backup of your AOF file, then use ./redis-check-aof --fix <filename>");
                     self.stop_loading();
                     return Err(LoadError::Fatal);

@@ -490,3 +490,311 @@ fn blocking_pops_are_fed_as_their_effect() {
     assert_eq!(c.q("LRANGE dst 0 -1").array(), vec![Reply::bulk("m"), Reply::bulk("n")]);
     assert_eq!(c.q("LRANGE later 0 -1").array(), vec![Reply::bulk("b")]);
 }
+
+// ---------------------------------------------------------------------------
+// Loading
+
+#[test]
+fn restart_reloads_everything_after_shutdown_and_sigterm() {
+    let dir = TempDir::new("aof-restart");
+    let mut p = start_aof(&dir.path, &["--appendfsync", "everysec"]);
+    let mut c = p.conn();
+    populate(&mut c, 60);
+    let d1 = digest(&mut c);
+    let ttl1 = c.q("PTTL k:0:3").int();
+    assert!(ttl1 > 0);
+    drop(c);
+    p.shutdown();
+    assert!(p.log_text().contains("Calling fsync() on the AOF file."));
+    let mut p = start_aof(&dir.path, &["--appendfsync", "no"]);
+    assert!(p.log_text().contains("DB loaded from append only file"), "{}", p.log_text());
+    let mut c = p.conn();
+    assert_eq!(digest(&mut c), d1);
+    // The TTL was stored as an absolute time: it did not restart.
+    let ttl2 = c.q("PTTL k:0:3").int();
+    assert!(ttl2 > 0 && ttl2 <= ttl1, "ttl {} then {}", ttl1, ttl2);
+    // More writes, then SIGTERM.
+    c.q("SELECT 3");
+    c.q("LPUSH k:3:2 front");
+    c.q("DEL k:3:0");
+    c.q("SELECT 0");
+    let d2 = digest(&mut c);
+    assert_ne!(d1, d2);
+    drop(c);
+    unsafe_free_kill(p.pid, "TERM");
+    let st = p.wait_exit(Duration::from_secs(10));
+    assert_eq!(st.and_then(|s| s.code()), Some(0), "log:\n{}", p.log_text());
+    assert!(p.log_text().contains("Received SIGTERM scheduling shutdown..."));
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(digest(&mut c), d2);
+}
+
+/// kill(1) with a signal name (no unsafe in tests).
+fn unsafe_free_kill(pid: u32, sig: &str) {
+    let _ = Command::new("kill").arg(format!("-{}", sig)).arg(pid.to_string()).status();
+}
+
+const GOOD: &[&str] = &["SELECT 0", "SET a 1", "RPUSH l x y z", "INCR n", "INCR n"];
+
+#[test]
+fn truncated_tail_is_cut_with_aof_load_truncated_yes() {
+    let dir = TempDir::new("aof-trunc-yes");
+    let mut bytes = aof_of(GOOD);
+    let good_len = bytes.len() as u64;
+    // Cut in the middle of the last command's payload.
+    let tail = aof_of(&["SET b 2222"]);
+    bytes.extend_from_slice(&tail[..tail.len() - 4]);
+    std::fs::write(dir.join("appendonly.aof"), &bytes).unwrap_or_else(|e| panic!("{}", e));
+    let p = start_aof(&dir.path, &["--aof-load-truncated", "yes"]);
+    let log = p.log_text();
+    assert!(log.contains("!!! Warning: short read while loading the AOF file !!!"), "{}", log);
+    assert!(log.contains(&format!("!!! Truncating the AOF at offset {} !!!", good_len)), "{}", log);
+    assert!(log.contains("AOF loaded anyway because aof-load-truncated is enabled"), "{}", log);
+    let mut c = p.conn();
+    assert_eq!(c.q("GET a"), Reply::bulk("1"));
+    assert_eq!(c.q("GET n"), Reply::bulk("2"));
+    assert_eq!(c.q("EXISTS b").int(), 0);
+    assert_eq!(std::fs::metadata(dir.join("appendonly.aof")).map(|m| m.len()).unwrap_or(0), good_len);
+    assert_eq!(info_field(&mut c, "persistence", "aof_current_size"), good_len.to_string());
+    // New writes land after the cut and load cleanly next time.
+    c.q("SET after cut");
+    let d = digest(&mut c);
+    drop(c);
+    drop(p);
+    let p = start_aof(&dir.path, &["--aof-load-truncated", "no"]);
+    let mut c = p.conn();
+    assert_eq!(digest(&mut c), d);
+    assert_eq!(c.q("GET after"), Reply::bulk("cut"));
+}
+
+#[test]
+fn truncated_tail_is_fatal_with_aof_load_truncated_no() {
+    let dir = TempDir::new("aof-trunc-no");
+    for cut in [1usize, 3, 9] {
+        let mut bytes = aof_of(GOOD);
+        let tail = aof_of(&["SET b 2222"]);
+        bytes.extend_from_slice(&tail[..tail.len() - cut]);
+        std::fs::write(dir.join("appendonly.aof"), &bytes).unwrap_or_else(|e| panic!("{}", e));
+        let f = start_fails(&dir.path, &["--appendonly", "yes", "--aof-load-truncated", "no"]);
+        assert_eq!(f.status.and_then(|s| s.code()), Some(1), "{}", f.log);
+        assert!(
+            f.log.contains("Unexpected end of file reading the append only file. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."),
+            "{}",
+            f.log
+        );
+        // Nothing was changed on disk.
+        assert_eq!(std::fs::read(dir.join("appendonly.aof")).unwrap_or_default(), bytes);
+    }
+}
+
+#[test]
+fn unfinished_multi_is_rolled_back_or_fatal() {
+    let dir = TempDir::new("aof-multi");
+    let head = aof_of(&["SELECT 0", "SET a 1", "MULTI", "SET inmulti 1", "INCR n", "EXEC", "SET b 2"]);
+    let mut bytes = head.clone();
+    bytes.extend_from_slice(&aof_of(&["MULTI", "SET lost 1", "SET lost2 1"]));
+    std::fs::write(dir.join("appendonly.aof"), &bytes).unwrap_or_else(|e| panic!("{}", e));
+    let f = start_fails(&dir.path, &["--appendonly", "yes", "--aof-load-truncated", "no"]);
+    assert_eq!(f.status.and_then(|s| s.code()), Some(1));
+    assert!(f.log.contains("Revert incomplete MULTI/EXEC transaction in AOF file"), "{}", f.log);
+    assert!(f.log.contains("Unexpected end of file reading the append only file."), "{}", f.log);
+    let p = start_aof(&dir.path, &[]);
+    let log = p.log_text();
+    assert!(log.contains("Revert incomplete MULTI/EXEC transaction in AOF file"), "{}", log);
+    assert!(log.contains(&format!("!!! Truncating the AOF at offset {} !!!", head.len())), "{}", log);
+    let mut c = p.conn();
+    assert_eq!(c.q("MGET a inmulti n b lost lost2").array(), vec![
+        Reply::bulk("1"),
+        Reply::bulk("1"),
+        Reply::bulk("1"),
+        Reply::bulk("2"),
+        Reply::nil(),
+        Reply::nil()
+    ]);
+    assert_eq!(std::fs::read(dir.join("appendonly.aof")).unwrap_or_default(), head);
+}
+
+#[test]
+fn garbage_in_the_middle_is_fatal() {
+    let dir = TempDir::new("aof-garbage");
+    let good = aof_of(GOOD);
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        // A line that is not a command.
+        ([&good[..], b"garbage\r\n", &aof_of(&["SET c 3"])[..]].concat(), "Bad file format reading the append only file: make a backup of your AOF file, then use ./redis-check-aof --fix <filename>"),
+        // An argument without its '$' header.
+        ([&good[..], b"*2\r\n$3\r\nGET\r\nxx\r\n", &aof_of(&["SET c 3"])[..]].concat(), "Bad file format reading the append only file"),
+        // argc zero.
+        ([&good[..], b"*0\r\n", &aof_of(&["SET c 3"])[..]].concat(), "Bad file format reading the append only file"),
+        // A command this server does not know.
+        ([&good[..], &aof_of(&["NOSUCHCMD x"])[..], &aof_of(&["SET c 3"])[..]].concat(), "Unknown command 'NOSUCHCMD' reading the append only file"),
+    ];
+    for (bytes, msg) in cases {
+        std::fs::write(dir.join("appendonly.aof"), &bytes).unwrap_or_else(|e| panic!("{}", e));
+        let f = start_fails(&dir.path, &["--appendonly", "yes", "--aof-load-truncated", "yes"]);
+        assert_eq!(f.status.and_then(|s| s.code()), Some(1), "{}", f.log);
+        assert!(f.log.contains(msg), "want {:?} in:\n{}", msg, f.log);
+        if msg.starts_with("Bad file format") {
+            assert!(f.log.contains(&format!("offset {}", good.len())), "no offset in:\n{}", f.log);
+        }
+        assert_eq!(std::fs::read(dir.join("appendonly.aof")).unwrap_or_default(), bytes, "file changed");
+    }
+}
+
+#[test]
+fn empty_or_missing_file_starts_empty() {
+    let dir = TempDir::new("aof-empty");
+    let path = dir.join("appendonly.aof");
+    std::fs::write(&path, b"").unwrap_or_else(|e| panic!("{}", e));
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(c.q("DBSIZE").int(), 0);
+    assert_eq!(info_field(&mut c, "persistence", "aof_enabled"), "1");
+    c.q("SET x 1");
+    drop((c, p));
+    assert_eq!(read_aof(&path).iter().map(|c| cmd_text(c)).collect::<Vec<_>>(), vec!["SELECT 0", "SET x 1"]);
+    // Missing: created at start.
+    std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{}", e));
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(c.q("DBSIZE").int(), 0);
+    assert!(path.exists());
+    // A different appendfilename is honoured.
+    c.q("SET y 2");
+    drop((c, p));
+    let p = start_aof(&dir.path, &["--appendfilename", "other.aof"]);
+    let mut c = p.conn();
+    assert_eq!(c.q("DBSIZE").int(), 0);
+    c.q("SET z 3");
+    drop((c, p));
+    assert_eq!(read_aof(&dir.join("other.aof")).len(), 2);
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(c.q("GET y"), Reply::bulk("2"));
+    assert_eq!(c.q("EXISTS z").int(), 0);
+}
+
+#[test]
+fn rdb_preamble_is_refused_clearly() {
+    let dir = TempDir::new("aof-preamble");
+    let mut bytes = b"REDIS0009\xfa\x09redis-ver\x056.2.0".to_vec();
+    bytes.extend_from_slice(&aof_of(&["SET a 1"]));
+    std::fs::write(dir.join("appendonly.aof"), &bytes).unwrap_or_else(|e| panic!("{}", e));
+    let f = start_fails(&dir.path, &["--appendonly", "yes"]);
+    assert_eq!(f.status.and_then(|s| s.code()), Some(1));
+    assert!(f.log.contains("RDB preamble"), "{}", f.log);
+    assert_eq!(std::fs::read(dir.join("appendonly.aof")).unwrap_or_default(), bytes);
+}
+
+#[test]
+fn debug_loadaof_reloads_without_feeding_again() {
+    let dir = TempDir::new("aof-loadaof");
+    let p = start_aof(&dir.path, &["--appendfsync", "everysec"]);
+    let mut c = p.conn();
+    let aof = dir.join("appendonly.aof");
+    let flen = || std::fs::metadata(&aof).map(|m| m.len()).unwrap_or(0);
+    populate(&mut c, 30);
+    let d = digest(&mut c);
+    let len = flen();
+    assert_eq!(info_field(&mut c, "persistence", "aof_current_size"), len.to_string());
+    assert_eq!(c.q("DEBUG LOADAOF"), Reply::ok());
+    assert!(p.log_text().contains("Append Only File loaded by DEBUG LOADAOF"));
+    assert_eq!(digest(&mut c), d);
+    // The replay was not fed to the file again.
+    c.q("PING");
+    assert_eq!(flen(), len);
+    // Loading does not expire keys: one whose time passed comes back and
+    // goes on first access, fed as DEL.
+    assert_eq!(c.q("DEBUG SET-ACTIVE-EXPIRE 0"), Reply::ok());
+    c.q("SET gone soon PX 1");
+    std::thread::sleep(Duration::from_millis(10));
+    let n = c.q("DBSIZE").int();
+    assert_eq!(c.q("DEBUG LOADAOF"), Reply::ok());
+    assert_eq!(c.q("DBSIZE").int(), n);
+    assert_eq!(c.q("GET gone"), Reply::nil());
+    let all = read_aof(&aof);
+    assert_eq!(cmd_text(&all[all.len() - 1]), "DEL gone");
+    // Data appended to the file behind the server's back shows up.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&aof).unwrap_or_else(|e| panic!("{}", e));
+    std::io::Write::write_all(&mut f, &aof_of(&["SET behind back"])).unwrap_or_else(|e| panic!("{}", e));
+    drop(f);
+    assert_eq!(c.q("DEBUG LOADAOF"), Reply::ok());
+    assert_eq!(c.q("GET behind"), Reply::bulk("back"));
+}
+
+#[test]
+fn config_set_appendonly_at_run_time() {
+    let dir = TempDir::new("aof-config");
+    let p = start(&dir.path, &["--appendonly", "no"]);
+    let mut c = p.conn();
+    let aof = dir.join("appendonly.aof");
+    populate(&mut c, 20);
+    assert!(!aof.exists());
+    assert_eq!(info_field(&mut c, "persistence", "aof_enabled"), "0");
+    assert_eq!(c.q("CONFIG SET appendonly yes"), Reply::ok());
+    assert_eq!(info_field(&mut c, "persistence", "aof_enabled"), "1");
+    assert!(aof.exists());
+    c.q("SET after on");
+    c.q("SELECT 9");
+    c.q("RPUSH k:9:2 tail");
+    let d_on = digest(&mut c);
+    assert_eq!(c.q("CONFIG SET appendonly no"), Reply::ok());
+    assert_eq!(info_field(&mut c, "persistence", "aof_enabled"), "0");
+    let len_off = std::fs::metadata(&aof).map(|m| m.len()).unwrap_or(0);
+    c.q("SET not-logged 1");
+    assert_eq!(std::fs::metadata(&aof).map(|m| m.len()).unwrap_or(0), len_off);
+    drop(c);
+    drop(p);
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(digest(&mut c), d_on);
+    assert_eq!(c.q("EXISTS not-logged").int(), 0);
+    // Off and on again: the new file is the whole dataset, nothing lost.
+    assert_eq!(c.q("CONFIG SET appendonly no"), Reply::ok());
+    c.q("SET while-off 1");
+    assert_eq!(c.q("CONFIG SET appendonly yes"), Reply::ok());
+    let d = digest(&mut c);
+    drop(c);
+    drop(p);
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(digest(&mut c), d);
+}
+
+#[test]
+fn info_persistence_fields() {
+    let dir = TempDir::new("aof-info");
+    let p = start_aof(&dir.path, &["--appendfsync", "always"]);
+    let mut c = p.conn();
+    let f = |c: &mut Conn, n: &str| info_field(c, "persistence", n);
+    assert_eq!(f(&mut c, "loading"), "0");
+    assert_eq!(f(&mut c, "aof_enabled"), "1");
+    assert_eq!(f(&mut c, "aof_rewrite_in_progress"), "0");
+    assert_eq!(f(&mut c, "aof_rewrite_scheduled"), "0");
+    assert_eq!(f(&mut c, "aof_last_bgrewrite_status"), "ok");
+    assert_eq!(f(&mut c, "aof_last_write_status"), "ok");
+    assert_eq!(f(&mut c, "aof_current_size"), "0");
+    assert_eq!(f(&mut c, "aof_base_size"), "0");
+    assert_eq!(f(&mut c, "aof_pending_rewrite"), "0");
+    assert_eq!(f(&mut c, "aof_buffer_length"), "0");
+    assert_eq!(f(&mut c, "aof_rewrite_buffer_length"), "0");
+    assert_eq!(f(&mut c, "aof_pending_bio_fsync"), "0");
+    assert_eq!(f(&mut c, "aof_delayed_fsync"), "0");
+    c.q("SET a b");
+    let len = std::fs::metadata(dir.join("appendonly.aof")).map(|m| m.len()).unwrap_or(0);
+    assert!(len > 0);
+    assert_eq!(f(&mut c, "aof_current_size"), len.to_string());
+    assert_eq!(f(&mut c, "aof_base_size"), "0");
+    drop(c);
+    drop(p);
+    // After a load, the base size is the loaded size.
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(f(&mut c, "aof_base_size"), len.to_string());
+    assert_eq!(f(&mut c, "aof_current_size"), len.to_string());
+    // With AOF off the size fields are absent, as in 6.2.
+    assert_eq!(c.q("CONFIG SET appendonly no"), Reply::ok());
+    let text = c.q("INFO persistence").text();
+    assert!(!text.contains("aof_current_size"), "{}", text);
+    assert!(text.contains("aof_enabled:0"));
+}
