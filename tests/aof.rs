@@ -798,3 +798,155 @@ fn info_persistence_fields() {
     assert!(!text.contains("aof_current_size"), "{}", text);
     assert!(text.contains("aof_enabled:0"));
 }
+
+// ---------------------------------------------------------------------------
+// oxredis-check-aof, next to redis-check-aof
+
+/// `oxredis-check-aof` is the server binary started under that name.
+fn check_tool(dir: &TempDir) -> PathBuf {
+    let link = dir.join("oxredis-check-aof");
+    if !link.exists() {
+        std::os::unix::fs::symlink(OXREDIS, &link).unwrap_or_else(|e| panic!("symlink: {}", e));
+    }
+    link
+}
+
+/// Runs a checker on `file`, answering `answer` on stdin; (exit code, stdout).
+fn run_check(tool: &Path, args: &[&str], answer: &str) -> (i32, String) {
+    let mut child = Command::new(tool)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {}: {}", tool.display(), e));
+    if let Some(mut sin) = child.stdin.take() {
+        let _ = std::io::Write::write_all(&mut sin, answer.as_bytes());
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("wait: {}", e));
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The numbers of an `AOF analyzed:` line (size, ok_up_to, ok_up_to_line, diff).
+fn analyzed(out: &str) -> Vec<(String, i64)> {
+    let line = out.lines().find(|l| l.starts_with("AOF analyzed:")).unwrap_or_else(|| panic!("no analysis in {:?}", out));
+    line["AOF analyzed:".len()..]
+        .split(',')
+        .filter_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect()
+}
+
+fn redis_check_aof_installed() -> bool {
+    Command::new("redis-check-aof").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+}
+
+#[test]
+fn check_aof_reports_like_redis_check_aof() {
+    let dir = TempDir::new("aof-check");
+    let tool = check_tool(&dir);
+    let have_ref = redis_check_aof_installed();
+    if !have_ref {
+        eprintln!("SKIPPED (comparison part): redis-check-aof not installed");
+    }
+    let good = aof_of(GOOD);
+    let multi = aof_of(&["MULTI", "SET x y"]);
+    let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+        ("valid", [&good[..], &aof_of(&["MULTI", "SET x y", "EXEC"])[..]].concat(), None),
+        ("truncated payload", good[..good.len() - 2].to_vec(), Some("Expected to read 3 bytes, got 1 bytes")),
+        ("truncated header", good[..good.len() - 8].to_vec(), Some("Expected to read 6 bytes, got 5 bytes")),
+        ("truncated argc", good[..good.len() - 18].to_vec(), Some("Expected \\r\\n, got: 0d00")),
+        ("garbage", [&good[..], b"garbage\r\n", &good[..]].concat(), Some("Expected prefix '*', got: 'g'")),
+        ("bad crlf", [&good[..], b"*1\r\n$4\r\nPINGxx"].concat(), Some("Expected \\r\\n, got: 7878")),
+        ("unfinished multi", [&good[..], &multi[..]].concat(), Some("Reached EOF before reading EXEC for MULTI")),
+        ("nested multi", [&good[..], &multi[..], &multi[..]].concat(), Some("Unexpected MULTI")),
+        ("exec alone", [&good[..], &aof_of(&["EXEC"])[..]].concat(), Some("Unexpected EXEC")),
+    ];
+    for (name, bytes, err) in cases {
+        let f = dir.join("t.aof");
+        std::fs::write(&f, &bytes).unwrap_or_else(|e| panic!("{}", e));
+        let fs = f.display().to_string();
+        let (code, out) = run_check(&tool, &[&fs], "");
+        let nums = analyzed(&out);
+        let ok_up_to = nums.iter().find(|(k, _)| k == "ok_up_to").map(|x| x.1).unwrap_or(-1);
+        match err {
+            None => {
+                assert_eq!(code, 0, "{}: {}", name, out);
+                assert!(out.ends_with("AOF is valid\n"), "{}: {}", name, out);
+                assert_eq!(ok_up_to, bytes.len() as i64);
+            }
+            Some(e) => {
+                assert_eq!(code, 1, "{}: {}", name, out);
+                let first = out.lines().next().unwrap_or("");
+                assert!(first.starts_with("0x") && first.ends_with(&format!(": {}", e)), "{}: {:?}", name, out);
+                assert!(out.ends_with("AOF is not valid. Use the --fix option to try fixing it.\n"), "{}: {}", name, out);
+            }
+        }
+        assert!(out.contains(&format!("AOF analyzed: size={}, ok_up_to={}, ok_up_to_line=", bytes.len(), ok_up_to)), "{}", out);
+        if have_ref {
+            let (rcode, rout) = run_check(Path::new("redis-check-aof"), &[&fs], "");
+            assert_eq!(code, rcode, "{}: exit code\nours:\n{}\nredis:\n{}", name, out, rout);
+            // 7.0 adds `filename=` and words some errors differently; the
+            // numbers are the same.
+            let theirs: Vec<(String, i64)> = analyzed(&rout).into_iter().filter(|(k, _)| k != "filename").collect();
+            assert_eq!(nums, theirs, "{}\nours:\n{}\nredis:\n{}", name, out, rout);
+        }
+        // --fix answered "n" changes nothing; "y" truncates at ok_up_to.
+        if err.is_some() {
+            let (code, out) = run_check(&tool, &["--fix", &fs], "n\n");
+            assert_eq!(code, 1);
+            assert!(out.contains(&format!(
+                "This will shrink the AOF from {} bytes, with {} bytes, to {} bytes\nContinue? [y/N]: Aborting...\n",
+                bytes.len(),
+                bytes.len() as i64 - ok_up_to,
+                ok_up_to
+            )), "{}", out);
+            assert_eq!(std::fs::read(&f).unwrap_or_default(), bytes);
+            let (code, _) = run_check(&tool, &["--fix", &fs], "");
+            assert_eq!(code, 1, "no answer is no");
+            let (code, out) = run_check(&tool, &["--fix", &fs], "y\n");
+            assert_eq!(code, 0, "{}", out);
+            assert!(out.ends_with("Continue? [y/N]: Successfully truncated AOF\n"), "{}", out);
+            assert_eq!(std::fs::read(&f).unwrap_or_default(), &bytes[..ok_up_to as usize]);
+            let (code, out) = run_check(&tool, &[&fs], "");
+            assert_eq!(code, 0, "fixed file is valid: {}", out);
+            if have_ref {
+                let (rcode, rout) = run_check(Path::new("redis-check-aof"), &[&fs], "");
+                assert_eq!(rcode, 0, "{}", rout);
+            }
+        } else {
+            let (code, out) = run_check(&tool, &["--fix", &fs], "");
+            assert_eq!(code, 0);
+            assert!(out.ends_with("AOF is valid\n"));
+        }
+    }
+    // Usage and file errors, as 6.2 prints them.
+    let t = tool.display().to_string();
+    assert_eq!(run_check(&tool, &[], ""), (1, format!("Usage: {} [--fix] <file.aof>\n", t)));
+    assert_eq!(run_check(&tool, &["--fx", "a"], ""), (1, "Invalid argument: --fx\n".to_string()));
+    assert_eq!(run_check(&tool, &["--fix", "a", "b"], ""), (1, "Invalid arguments\n".to_string()));
+    let missing = dir.join("missing.aof").display().to_string();
+    assert_eq!(run_check(&tool, &[&missing], ""), (1, format!("Cannot open file: {}\n", missing)));
+    let empty = dir.join("empty.aof");
+    std::fs::write(&empty, b"").unwrap_or_else(|e| panic!("{}", e));
+    let es = empty.display().to_string();
+    assert_eq!(run_check(&tool, &[&es], ""), (1, format!("Empty file: {}\n", es)));
+}
+
+#[test]
+fn fixed_file_loads() {
+    let dir = TempDir::new("aof-fixload");
+    let tool = check_tool(&dir);
+    let mut bytes = aof_of(GOOD);
+    bytes.extend_from_slice(&aof_of(&["MULTI", "SET lost 1"]));
+    let f = dir.join("appendonly.aof");
+    std::fs::write(&f, &bytes).unwrap_or_else(|e| panic!("{}", e));
+    let (code, _) = run_check(&tool, &["--fix", &f.display().to_string()], "y\n");
+    assert_eq!(code, 0);
+    let p = start_aof(&dir.path, &["--aof-load-truncated", "no"]);
+    let mut c = p.conn();
+    assert_eq!(c.q("GET n"), Reply::bulk("2"));
+    assert_eq!(c.q("EXISTS lost").int(), 0);
+}
