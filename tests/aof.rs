@@ -950,3 +950,119 @@ fn fixed_file_loads() {
     assert_eq!(c.q("GET n"), Reply::bulk("2"));
     assert_eq!(c.q("EXISTS lost").int(), 0);
 }
+
+// ---------------------------------------------------------------------------
+// Write errors: RLIMIT_FSIZE set on the running server with prlimit(1)
+// makes its AOF writes fail (EFBIG, or a short write) until it is lifted.
+
+fn prlimit_fsize(pid: u32, soft: &str) -> bool {
+    Command::new("prlimit")
+        .arg("--pid")
+        .arg(pid.to_string())
+        .arg(format!("--fsize={}:", soft))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+fn start_limited(dir: &Path, args: &[&str]) -> Option<Proc> {
+    let p = match spawn(Bin::Ox, dir, args, true) {
+        Ok(p) => p,
+        Err(f) => panic!("start failed: {}", f.log),
+    };
+    if !prlimit_fsize(p.pid, "unlimited") {
+        eprintln!("SKIPPED: prlimit(1) cannot change this process's RLIMIT_FSIZE");
+        return None;
+    }
+    Some(p)
+}
+
+fn wait_write_status(c: &mut Conn, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while info_field(c, "persistence", "aof_last_write_status") != want {
+        assert!(Instant::now() < deadline, "aof_last_write_status never became {}", want);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn write_errors_give_misconf_then_recover_without_losing_acknowledged_writes() {
+    let dir = TempDir::new("aof-werr");
+    let Some(mut p) = start_limited(&dir.path, &["--appendonly", "yes", "--appendfsync", "everysec"]) else { return };
+    let aof = dir.join("appendonly.aof");
+    let flen = || std::fs::metadata(&aof).map(|m| m.len()).unwrap_or(0);
+    let mut c = p.conn();
+    // Keep the AOF bigger than the log, so log lines still fit the limit.
+    assert_eq!(c.cmd(&["SET", "pad", &"p".repeat(16000)]), Reply::ok());
+    let mut acked: Vec<String> = Vec::new();
+    // Round 1: no byte fits (EFBIG). Round 2: a few bytes fit (short write,
+    // cut back; Redis reports it as ENOSPC).
+    for (round, room, errtext, logtext) in [
+        (1, 0u64, "File too large", "Error writing to the AOF file: File too large"),
+        // Error lines are logged at most once per 30 s, as in Redis.
+        (2, 10u64, "No space left on device", ""),
+    ] {
+        let size = flen();
+        assert!(prlimit_fsize(p.pid, &(size + room).to_string()));
+        // This write's flush fails after the command ran; with everysec the
+        // reply still goes out and the data waits in the buffer.
+        let k = format!("acked-{}", round);
+        assert_eq!(c.cmd(&["SET", &k, &"v".repeat(100)]), Reply::ok());
+        acked.push(k);
+        assert_eq!(info_field(&mut c, "persistence", "aof_last_write_status"), "err");
+        let r = c.q("SET refused 1");
+        assert_eq!(r, Reply::err(&format!("MISCONF Errors writing to the AOF file: {}", errtext)));
+        assert_eq!(c.q("INCR refused"), r);
+        // Reads and non-write commands still work.
+        assert_eq!(c.q("EXISTS pad").int(), 1);
+        if !logtext.is_empty() {
+            assert!(p.wait_log(logtext, Duration::from_secs(2)), "no {:?} in:\n{}", logtext, p.log_text());
+        } else {
+            assert!(!p.log_text().contains("Short write"), "error logged twice within 30 s");
+        }
+        assert_eq!(flen(), size, "a partial write was left in the file");
+        assert!(info_field(&mut c, "persistence", "aof_buffer_length").parse::<u64>().unwrap_or(0) > 0);
+        // Lift the limit: the cron retries the write within a second.
+        assert!(prlimit_fsize(p.pid, "unlimited"));
+        wait_write_status(&mut c, "ok");
+        assert_eq!(p.log_text().matches("AOF write error looks solved, Redis can write again.").count(), round);
+        assert_eq!(info_field(&mut c, "persistence", "aof_buffer_length"), "0");
+        let k = format!("after-{}", round);
+        assert_eq!(c.q(&format!("SET {} 1", k)), Reply::ok());
+        acked.push(k);
+    }
+    let d = digest(&mut c);
+    drop(c);
+    p.shutdown();
+    let p = start_aof(&dir.path, &["--aof-load-truncated", "no"]);
+    let mut c = p.conn();
+    assert_eq!(digest(&mut c), d);
+    for k in &acked {
+        assert_eq!(c.q(&format!("EXISTS {}", k)).int(), 1, "{} lost", k);
+    }
+    assert_eq!(c.q("EXISTS refused").int(), 0);
+}
+
+#[test]
+fn write_error_with_appendfsync_always_exits_before_acknowledging() {
+    let dir = TempDir::new("aof-werr-always");
+    let Some(mut p) = start_limited(&dir.path, &["--appendonly", "yes", "--appendfsync", "always"]) else { return };
+    let aof = dir.join("appendonly.aof");
+    let mut c = p.conn();
+    assert_eq!(c.cmd(&["SET", "pad", &"p".repeat(16000)]), Reply::ok());
+    let size = std::fs::metadata(&aof).map(|m| m.len()).unwrap_or(0);
+    assert!(prlimit_fsize(p.pid, &(size + 10).to_string()));
+    c.send(&["SET", "never-acked", &"v".repeat(100)]).unwrap_or_else(|e| panic!("{}", e));
+    let r = c.read_reply();
+    assert!(r.is_err(), "a write that did not reach the file was acknowledged: {:?}", r);
+    let st = p.wait_exit(Duration::from_secs(5));
+    assert_eq!(st.and_then(|s| s.code()), Some(1), "log:\n{}", p.log_text());
+    assert!(p.log_text().contains("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."));
+    // The partial write was cut back: the file loads as it is.
+    assert_eq!(std::fs::metadata(&aof).map(|m| m.len()).unwrap_or(0), size);
+    let p = start_aof(&dir.path, &["--aof-load-truncated", "no"]);
+    let mut c = p.conn();
+    assert_eq!(c.q("STRLEN pad").int(), 16000);
+}
