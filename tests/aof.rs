@@ -1066,3 +1066,102 @@ fn write_error_with_appendfsync_always_exits_before_acknowledging() {
     let mut c = p.conn();
     assert_eq!(c.q("STRLEN pad").int(), 16000);
 }
+
+// ---------------------------------------------------------------------------
+// kill -9 at random moments
+
+struct Acked {
+    /// Value of the last acknowledged INCR.
+    incr: i64,
+    /// Acknowledged SETs, with the time of the reply.
+    sets: Vec<(String, Instant)>,
+}
+
+/// Writes INCR/SET pairs until the connection dies; returns what was acknowledged.
+fn writer(port: u16, round: usize) -> Acked {
+    let mut acked = Acked { incr: 0, sets: Vec::new() };
+    let Ok(mut c) = Conn::try_connect(port) else { return acked };
+    c.set_timeout(Duration::from_secs(5));
+    for i in 0.. {
+        if c.send(&["INCR", &format!("ctr:{}", round)]).is_err() {
+            break;
+        }
+        match c.read_reply() {
+            Ok(Reply::Int(n)) => acked.incr = n,
+            _ => break,
+        }
+        let k = format!("k:{}:{}", round, i);
+        if c.send(&["SET", &k, &i.to_string()]).is_err() {
+            break;
+        }
+        match c.read_reply() {
+            Ok(r) if r == Reply::ok() => acked.sets.push((k, Instant::now())),
+            _ => break,
+        }
+    }
+    acked
+}
+
+fn crash_rounds(policy: &str, rounds: usize, run_ms: (u64, u64), allowed_loss: Duration) {
+    let dir = TempDir::new(&format!("aof-crash-{}", policy));
+    let seed = now_ms() as u64;
+    eprintln!("crash test {}: seed {}", policy, seed);
+    let mut rng = common::Rng::new(seed);
+    let mut history: Vec<(usize, Acked, Instant)> = Vec::new();
+    for round in 0..rounds {
+        let mut p = start_aof(&dir.path, &["--appendfsync", policy]);
+        // Everything acknowledged in earlier rounds survived the crashes.
+        let mut c = p.conn();
+        for (r, acked, killed_at) in &history {
+            let n: i64 = c.cmd(&["GET", &format!("ctr:{}", r)]).text().parse().unwrap_or(0);
+            let mut lost = 0;
+            for (k, at) in &acked.sets {
+                let v = c.cmd(&["GET", k]);
+                if v.is_error() || v == Reply::nil() {
+                    assert!(*killed_at - *at < allowed_loss, "{} acknowledged {:?} before the kill is missing", k, *killed_at - *at);
+                    lost += 1;
+                }
+            }
+            if allowed_loss.is_zero() {
+                // One INCR may have been in flight, never more.
+                assert!(n == acked.incr || n == acked.incr + 1, "ctr:{} = {}, acknowledged {}", r, n, acked.incr);
+            } else {
+                assert!(n + lost as i64 + 1 >= acked.incr, "ctr:{} = {}, acknowledged {}", r, n, acked.incr);
+            }
+        }
+        drop(c);
+        let port = p.port;
+        let w = std::thread::spawn(move || writer(port, round));
+        std::thread::sleep(Duration::from_millis(run_ms.0 + rng.below(run_ms.1 - run_ms.0)));
+        p.kill9();
+        let killed_at = Instant::now();
+        let acked = w.join().unwrap_or(Acked { incr: 0, sets: Vec::new() });
+        assert!(acked.incr > 0, "round {}: nothing was acknowledged", round);
+        history.push((round, acked, killed_at));
+    }
+    // Final check after the last crash.
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    for (r, acked, killed_at) in &history {
+        let n: i64 = c.cmd(&["GET", &format!("ctr:{}", r)]).text().parse().unwrap_or(0);
+        if allowed_loss.is_zero() {
+            assert!(n == acked.incr || n == acked.incr + 1, "ctr:{} = {}, acknowledged {}", r, n, acked.incr);
+        }
+        for (k, at) in &acked.sets {
+            let v = c.cmd(&["GET", k]);
+            if v == Reply::nil() {
+                assert!(*killed_at - *at < allowed_loss, "{} acknowledged {:?} before the kill is missing", k, *killed_at - *at);
+            }
+        }
+    }
+}
+
+#[test]
+fn kill9_loses_nothing_acknowledged_with_appendfsync_always() {
+    crash_rounds("always", 4, (150, 600), Duration::ZERO);
+}
+
+#[test]
+fn kill9_loses_at_most_about_two_seconds_with_everysec() {
+    crash_rounds("everysec", 2, (1200, 2500), Duration::from_millis(2500));
+}
