@@ -399,13 +399,29 @@ impl Server {
 
     /// The `-MISCONF` error while AOF writes fail, if they do
     /// (`writeCommandsDeniedByDiskError` for the AOF case).
+    /// A failed write, or a failed background fsync (Redis 6.2's
+    /// `aof_bio_fsync_status`), both count.
     pub fn aof_write_error_message(&self) -> Option<String> {
-        if self.aof.state == AofStatus::On && !self.aof.last_write_ok {
-            let e = std::io::Error::from_raw_os_error(self.aof.last_write_errno);
-            Some(format!("-MISCONF Errors writing to the AOF file: {}", strerror(&e)))
-        } else {
-            None
+        if self.aof.state != AofStatus::On {
+            return None;
         }
+        let errno = if !self.aof.last_write_ok { self.aof.last_write_errno } else { self.aof_bio_fsync_errno() };
+        if errno == 0 {
+            return None;
+        }
+        let e = std::io::Error::from_raw_os_error(errno);
+        Some(format!("-MISCONF Errors writing to the AOF file: {}", strerror(&e)))
+    }
+
+    /// errno of the last background fsync if it failed, else 0.
+    pub fn aof_bio_fsync_errno(&self) -> i32 {
+        self.aof.bio.as_ref().map(|b| b.last_fsync_errno.load(std::sync::atomic::Ordering::SeqCst) as i32).unwrap_or(0)
+    }
+
+    /// `aof_last_write_status` of INFO: ok only if the last write and the
+    /// last background fsync both succeeded.
+    pub fn aof_last_write_status_ok(&self) -> bool {
+        self.aof.last_write_ok && self.aof_bio_fsync_errno() == 0
     }
 
     /// Opens the AOF and starts the bio threads at start-up
@@ -904,6 +920,7 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn generic_and_translated_feeds() {
@@ -921,6 +938,34 @@ mod tests {
 *5\r\n$3\r\nset\r\n$1\r\nk\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$7\r\n1000100\r\n\
 *3\r\n$9\r\nPEXPIREAT\r\n$1\r\nk\r\n$4\r\n7000\r\n";
         assert_eq!(text, expect);
+    }
+
+    #[test]
+    fn failed_background_fsync_denies_writes_until_one_succeeds() {
+        let mut s = Server::new(crate::config::Config::with_defaults()).unwrap();
+        s.aof.bio = Some(Bio::start().unwrap());
+        s.aof.state = AofStatus::On;
+        assert_eq!(s.aof_write_error_message(), None);
+        assert!(s.aof_last_write_status_ok());
+        let errno = Arc::clone(&s.aof.bio.as_ref().unwrap().last_fsync_errno);
+        errno.store(libc::EIO as usize, std::sync::atomic::Ordering::SeqCst);
+        let msg = s.aof_write_error_message().unwrap();
+        assert!(msg.starts_with("-MISCONF Errors writing to the AOF file: Input/output error"), "{}", msg);
+        assert!(!s.aof_last_write_status_ok());
+        // A good fsync clears it.
+        let path = std::env::temp_dir().join(format!("oxredis-aof-fsync-{}", std::process::id()));
+        let f = std::fs::File::create(&path).unwrap();
+        let fd = std::os::unix::io::AsRawFd::as_raw_fd(&f);
+        s.aof.bio.as_ref().unwrap().submit(JobType::AofFsync, fd);
+        s.aof.bio.as_ref().unwrap().drain(JobType::AofFsync);
+        assert_eq!(s.aof_write_error_message(), None);
+        assert!(s.aof_last_write_status_ok());
+        // With AOF off nothing is refused.
+        errno.store(libc::EIO as usize, std::sync::atomic::Ordering::SeqCst);
+        s.aof.state = AofStatus::Off;
+        assert_eq!(s.aof_write_error_message(), None);
+        drop(f);
+        let _ = std::fs::remove_file(path);
     }
 
     #[test]
