@@ -697,9 +697,10 @@ fn read_command<R: BufRead>(r: &mut R, line: &mut Vec<u8>) -> std::io::Result<St
         if len < 0 {
             return Ok(Step::Format);
         }
+        // Read as the bytes come: a damaged huge length must not allocate
+        // more than the file holds.
         arg.clear();
-        arg.resize(len as usize, 0);
-        if len > 0 && read_exact_or_eof(r, &mut arg)? < arg.len() {
+        if len > 0 && (&mut *r).take(len as u64).read_to_end(&mut arg)? < len as usize {
             return Ok(Step::Truncated);
         }
         let mut crlf = [0u8; 2];
@@ -813,9 +814,17 @@ impl Server {
                 Step::Command(a) => a,
             };
             let name = argv.get(0);
+            // MULTI/EXEC/DISCARD as Redis's fake client sees them: a nested
+            // MULTI is an error without effect (it only moves the rollback
+            // point), DISCARD drops the queue, EXEC or DISCARD without
+            // MULTI are errors that loading ignores.
             if name.eq_ignore_ascii_case(b"multi") {
                 valid_before_multi = valid_up_to;
-                multi = Some(Vec::new());
+                if multi.is_none() {
+                    multi = Some(Vec::new());
+                }
+            } else if name.eq_ignore_ascii_case(b"discard") {
+                multi = None;
             } else if name.eq_ignore_ascii_case(b"exec") {
                 for queued in multi.take().unwrap_or_default() {
                     if !self.replay_command(&mut fake, queued) {

@@ -616,6 +616,61 @@ fn unfinished_multi_is_rolled_back_or_fatal() {
 }
 
 #[test]
+fn multi_exec_discard_in_the_file_as_redis_replays_them() {
+    let dir = TempDir::new("aof-multi2");
+    let bytes = aof_of(&[
+        "SELECT 0",
+        "EXEC",
+        "DISCARD",
+        "MULTI",
+        "SET a 1",
+        "MULTI",
+        "SET b 2",
+        "EXEC",
+        "MULTI",
+        "SET c 3",
+        "DISCARD",
+        "SET d 4",
+        "MULTI",
+        "SELECT 2",
+        "SET e 5",
+        "EXEC",
+        "SET f 6",
+    ]);
+    std::fs::write(dir.join("appendonly.aof"), &bytes).unwrap_or_else(|e| panic!("{}", e));
+    let p = start_aof(&dir.path, &["--aof-load-truncated", "no"]);
+    let mut c = p.conn();
+    assert_eq!(c.q("MGET a b c d").array(), vec![Reply::bulk("1"), Reply::bulk("2"), Reply::nil(), Reply::bulk("4")]);
+    c.q("SELECT 2");
+    assert_eq!(c.q("MGET e f").array(), vec![Reply::bulk("5"), Reply::bulk("6")]);
+}
+
+/// A damaged length far beyond the file is a truncated tail, not an
+/// attempt to allocate it.
+#[test]
+fn huge_length_at_the_tail_is_a_truncation() {
+    let dir = TempDir::new("aof-huge");
+    let good = aof_of(GOOD);
+    let mut bytes = good.clone();
+    bytes.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4611686018427387904\r\nabc");
+    std::fs::write(dir.join("appendonly.aof"), &bytes).unwrap_or_else(|e| panic!("{}", e));
+    let f = start_fails(&dir.path, &["--appendonly", "yes", "--aof-load-truncated", "no"]);
+    assert_eq!(f.status.and_then(|s| s.code()), Some(1));
+    assert!(f.log.contains("Unexpected end of file reading the append only file."), "{}", f.log);
+    let p = start_aof(&dir.path, &["--aof-load-truncated", "yes"]);
+    let mut c = p.conn();
+    assert_eq!(c.q("GET n"), Reply::bulk("2"));
+    assert_eq!(std::fs::read(dir.join("appendonly.aof")).unwrap_or_default(), good);
+    // The checker says the same, without allocating it either.
+    std::fs::write(dir.join("appendonly.aof"), &bytes).unwrap_or_else(|e| panic!("{}", e));
+    let tool = check_tool(&dir);
+    let (code, out) = run_check(&tool, &[&dir.join("appendonly.aof").display().to_string()], "");
+    assert_eq!(code, 1);
+    assert!(out.contains(": Expected to read 4611686018427387906 bytes, got 3 bytes\n"), "{}", out);
+    assert!(out.contains(&format!("ok_up_to={},", good.len())), "{}", out);
+}
+
+#[test]
 fn garbage_in_the_middle_is_fatal() {
     let dir = TempDir::new("aof-garbage");
     let good = aof_of(GOOD);
@@ -863,6 +918,7 @@ fn check_aof_reports_like_redis_check_aof() {
         ("unfinished multi", [&good[..], &multi[..]].concat(), Some("Reached EOF before reading EXEC for MULTI")),
         ("nested multi", [&good[..], &multi[..], &multi[..]].concat(), Some("Unexpected MULTI")),
         ("exec alone", [&good[..], &aof_of(&["EXEC"])[..]].concat(), Some("Unexpected EXEC")),
+        ("negative length", [&good[..], b"*1\r\n$-5\r\nxx\r\n"].concat(), Some("Expected to read string of -5 bytes, which is not in the suitable range")),
     ];
     for (name, bytes, err) in cases {
         let f = dir.join("t.aof");
