@@ -23,7 +23,11 @@
 //!    through a fake client, serving other clients `-LOADING` meanwhile. A
 //!    truncated tail (or a MULTI without EXEC at the end) is cut off with
 //!    `aof-load-truncated yes`; any other damage stops the server with
-//!    Redis's messages.
+//!    Redis's messages (plus the offset of the last valid command for a bad
+//!    format). MULTI/EXEC/DISCARD are replayed as Redis's fake client sees
+//!    them; argument lengths are trusted only as far as the file has bytes.
+//! 5. **Background fsync errors** (bio.rs) deny writes with `-MISCONF` and
+//!    show `aof_last_write_status:err` until a later fsync succeeds.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::io::RawFd;

@@ -1426,3 +1426,85 @@ fn reference_file_loads_in_oxredis_with_the_same_digest() {
     let mut c = o.conn();
     assert_eq!(digest(&mut c), d);
 }
+
+// ---------------------------------------------------------------------------
+// Serving clients while loading
+
+/// Starts oxredis without waiting for it to be ready.
+fn spawn_nowait(dir: &Path, args: &[&str]) -> Proc {
+    let port = common::free_port();
+    let log = dir.join(format!("server-{}.log", LOG_SEQ.fetch_add(1, Ordering::SeqCst)));
+    let child = Command::new(OXREDIS)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--logfile")
+        .arg(&log)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {}", e));
+    let pid = child.id();
+    Proc { child: Some(child), port, pid, log }
+}
+
+#[test]
+fn clients_get_loading_while_the_aof_loads() {
+    let dir = TempDir::new("aof-loading");
+    let n = 4000;
+    let mut bytes = aof_of(&["SELECT 0"]);
+    for i in 0..n {
+        bytes.extend_from_slice(&aof_of(&[&format!("SET key:{} {}", i, i)]));
+    }
+    std::fs::write(dir.join("appendonly.aof"), &bytes).unwrap_or_else(|e| panic!("{}", e));
+    // 1 ms per command: about 4 s of loading, clients served every 1000.
+    let p = spawn_nowait(&dir.path, &["--appendonly", "yes", "--key-load-delay", "1000"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut c = loop {
+        if let Ok(c) = Conn::try_connect(p.port) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "could not connect while loading");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let r = c.q("GET key:1");
+    assert_eq!(r, Reply::err("LOADING Redis is loading the dataset in memory"));
+    let info = c.q("INFO persistence").text();
+    assert!(info.contains("loading:1"), "{}", info);
+    for f in ["loading_start_time:", "loading_loaded_perc:", "loading_eta_seconds:"] {
+        assert!(info.contains(f), "no {} in {}", f, info);
+    }
+    assert!(info.contains(&format!("loading_total_bytes:{}", bytes.len())), "{}", info);
+    // Loading finishes; the same connection then works.
+    assert!(p.wait_log("Ready to accept connections", Duration::from_secs(15)), "{}", p.log_text());
+    assert_eq!(info_field(&mut c, "persistence", "loading"), "0");
+    assert_eq!(c.q("DBSIZE").int(), n);
+    assert_eq!(c.q(&format!("GET key:{}", n - 1)), Reply::bulk(&(n - 1).to_string()));
+}
+
+/// Writes queued in the same read as SHUTDOWN are still in the AOF buffer
+/// when SHUTDOWN runs: it must flush them.
+#[test]
+fn shutdown_flushes_writes_pipelined_before_it() {
+    let dir = TempDir::new("aof-shutdown-flush");
+    for policy in ["no", "everysec", "always"] {
+        let mut p = start_aof(&dir.path, &["--appendfsync", policy]);
+        let mut c = p.conn();
+        let mut pipe = Vec::new();
+        for i in 0..200 {
+            pipe.extend_from_slice(&Conn::encode(&["SET", &format!("{}:{}", policy, i), "v"]));
+        }
+        pipe.extend_from_slice(&Conn::encode(&["SHUTDOWN"]));
+        c.send_raw(&pipe).unwrap_or_else(|e| panic!("{}", e));
+        let st = p.wait_exit(Duration::from_secs(10));
+        assert_eq!(st.and_then(|s| s.code()), Some(0), "{}", p.log_text());
+        drop(c);
+        let p = start_aof(&dir.path, &["--aof-load-truncated", "no"]);
+        let mut c = p.conn();
+        for i in [0, 199] {
+            assert_eq!(c.q(&format!("EXISTS {}:{}", policy, i)).int(), 1, "{} lost with appendfsync {}", i, policy);
+        }
+    }
+}
