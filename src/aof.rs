@@ -744,8 +744,19 @@ impl<R: Read> Read for Counting<R> {
 }
 
 impl Server {
-    /// Replays the AOF at `path` (`loadAppendOnlyFile`).
+    /// Replays the AOF at `path` (`loadAppendOnlyFile`). As in Redis, the
+    /// AOF is switched off meanwhile, so that nothing the replay does can be
+    /// fed to the file being read (DEBUG LOADAOF runs with AOF on).
     pub fn load_append_only_file(&mut self, path: &str) -> Result<(), LoadError> {
+        let old_state = self.aof.state;
+        self.aof.state = AofStatus::Off;
+        let res = self.load_append_only_file_inner(path);
+        self.aof.state = old_state;
+        self.also_propagate.clear();
+        res
+    }
+
+    fn load_append_only_file_inner(&mut self, path: &str) -> Result<(), LoadError> {
         let file = match std::fs::File::open(path) {
             Ok(f) => f,
             Err(e) => {
@@ -900,6 +911,9 @@ impl Server {
         fake.cmd = Some(idx);
         let proc_ = self.commands.cmds[idx].proc_;
         proc_(self, fake);
+        // Nothing of a replayed command is propagated.
+        fake.rewritten = None;
+        self.also_propagate.clear();
         fake.errors.clear();
         fake.argv.clear();
         true
