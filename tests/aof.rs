@@ -278,12 +278,11 @@ fn populate(c: &mut Conn, n: usize) {
 
 /// Runs `cmds` and returns the AOF commands they added (appendfsync
 /// always: the file is complete when the reply arrives).
-fn fed(p: &Proc, dir: &Path, c: &mut Conn, cmds: &[&[&str]]) -> Vec<Vec<String>> {
+fn fed(dir: &Path, c: &mut Conn, cmds: &[&[&str]]) -> Vec<Vec<String>> {
     let before = read_aof(&dir.join("appendonly.aof")).len();
     for a in cmds {
         let _ = c.cmd(a);
     }
-    let _ = p;
     let all = read_aof(&dir.join("appendonly.aof"));
     all[before..].to_vec()
 }
@@ -295,7 +294,6 @@ fn feeding_forms_are_6_2s() {
     let mut c = p.conn();
     let t0 = now_ms();
     let got = fed(
-        &p,
         &dir.path,
         &mut c,
         &[
@@ -360,7 +358,6 @@ fn noops_and_failures_are_not_fed_select_follows_db() {
     c.q("SET s 1");
     c.q("RPUSH l a");
     let got = fed(
-        &p,
         &dir.path,
         &mut c,
         &[
@@ -521,7 +518,7 @@ fn restart_reloads_everything_after_shutdown_and_sigterm() {
     let d2 = digest(&mut c);
     assert_ne!(d1, d2);
     drop(c);
-    unsafe_free_kill(p.pid, "TERM");
+    send_signal(p.pid, "TERM");
     let st = p.wait_exit(Duration::from_secs(10));
     assert_eq!(st.and_then(|s| s.code()), Some(0), "log:\n{}", p.log_text());
     assert!(p.log_text().contains("Received SIGTERM scheduling shutdown..."));
@@ -531,7 +528,7 @@ fn restart_reloads_everything_after_shutdown_and_sigterm() {
 }
 
 /// kill(1) with a signal name (no unsafe in tests).
-fn unsafe_free_kill(pid: u32, sig: &str) {
+fn send_signal(pid: u32, sig: &str) {
     let _ = Command::new("kill").arg(format!("-{}", sig)).arg(pid.to_string()).status();
 }
 
