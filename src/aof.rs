@@ -5,7 +5,7 @@
 //!    `feed_append_only_file` through `Server::propagate`, in RESP, after a
 //!    `SELECT` when its db differs from the last one written. Relative
 //!    times become absolute: EXPIRE/PEXPIRE/EXPIREAT become PEXPIREAT,
-//!    SETEX/PSETEX become SET + PEXPIREAT, `SET … PX` becomes `SET … PXAT`.
+//!    SETEX/PSETEX and `SET … PX` become `SET … PXAT` (6.2's form).
 //!    Commands rewrite their own propagated form where the effect differs
 //!    from the request (INCRBYFLOAT → SET … KEEPTTL, GETEX → PEXPIREAT or
 //!    PERSIST, GETDEL → DEL; see `Client::rewritten`).
@@ -23,7 +23,11 @@
 //!    through a fake client, serving other clients `-LOADING` meanwhile. A
 //!    truncated tail (or a MULTI without EXEC at the end) is cut off with
 //!    `aof-load-truncated yes`; any other damage stops the server with
-//!    Redis's messages.
+//!    Redis's messages (plus the offset of the last valid command for a bad
+//!    format). MULTI/EXEC/DISCARD are replayed as Redis's fake client sees
+//!    them; argument lengths are trusted only as far as the file has bytes.
+//! 5. **Background fsync errors** (bio.rs) deny writes with `-MISCONF` and
+//!    show `aof_last_write_status:err` until a later fsync succeeds.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::io::RawFd;
@@ -229,9 +233,16 @@ impl Server {
         };
         match cmd {
             b"expire" | b"pexpire" | b"expireat" => cat_expire_at(buf, cmd, argv.get(1), argv.get(2), now),
+            // Redis 6.2 propagates SETEX/PSETEX as `SET k v PX <ms>`, which
+            // reaches the AOF as `SET k v PXAT <abs ms>` (as 7.0 writes it).
             b"setex" | b"psetex" => {
-                cat_command(buf, 3, [&b"SET"[..], argv.get(1), argv.get(3)]);
-                cat_expire_at(buf, cmd, argv.get(1), argv.get(2), now);
+                let mut when = crate::util::string2ll(argv.get(2)).unwrap_or(0);
+                if cmd == b"setex" {
+                    when = when.saturating_mul(1000);
+                }
+                let when = when.saturating_add(now);
+                let mut ib = itoa::Buffer::new();
+                cat_command(buf, 5, [&b"SET"[..], argv.get(1), argv.get(3), &b"PXAT"[..], ib.format(when).as_bytes()]);
             }
             b"set" if argv.len() > 4 && argv.get(3).eq_ignore_ascii_case(b"px") => {
                 let when = crate::util::string2ll(argv.get(4)).unwrap_or(0).saturating_add(now);
@@ -392,13 +403,29 @@ impl Server {
 
     /// The `-MISCONF` error while AOF writes fail, if they do
     /// (`writeCommandsDeniedByDiskError` for the AOF case).
+    /// A failed write, or a failed background fsync (Redis 6.2's
+    /// `aof_bio_fsync_status`), both count.
     pub fn aof_write_error_message(&self) -> Option<String> {
-        if self.aof.state == AofStatus::On && !self.aof.last_write_ok {
-            let e = std::io::Error::from_raw_os_error(self.aof.last_write_errno);
-            Some(format!("-MISCONF Errors writing to the AOF file: {}", strerror(&e)))
-        } else {
-            None
+        if self.aof.state != AofStatus::On {
+            return None;
         }
+        let errno = if !self.aof.last_write_ok { self.aof.last_write_errno } else { self.aof_bio_fsync_errno() };
+        if errno == 0 {
+            return None;
+        }
+        let e = std::io::Error::from_raw_os_error(errno);
+        Some(format!("-MISCONF Errors writing to the AOF file: {}", strerror(&e)))
+    }
+
+    /// errno of the last background fsync if it failed, else 0.
+    pub fn aof_bio_fsync_errno(&self) -> i32 {
+        self.aof.bio.as_ref().map(|b| b.last_fsync_errno.load(std::sync::atomic::Ordering::SeqCst) as i32).unwrap_or(0)
+    }
+
+    /// `aof_last_write_status` of INFO: ok only if the last write and the
+    /// last background fsync both succeeded.
+    pub fn aof_last_write_status_ok(&self) -> bool {
+        self.aof.last_write_ok && self.aof_bio_fsync_errno() == 0
     }
 
     /// Opens the AOF and starts the bio threads at start-up
@@ -674,9 +701,10 @@ fn read_command<R: BufRead>(r: &mut R, line: &mut Vec<u8>) -> std::io::Result<St
         if len < 0 {
             return Ok(Step::Format);
         }
+        // Read as the bytes come: a damaged huge length must not allocate
+        // more than the file holds.
         arg.clear();
-        arg.resize(len as usize, 0);
-        if len > 0 && read_exact_or_eof(r, &mut arg)? < arg.len() {
+        if len > 0 && (&mut *r).take(len as u64).read_to_end(&mut arg)? < len as usize {
             return Ok(Step::Truncated);
         }
         let mut crlf = [0u8; 2];
@@ -716,8 +744,19 @@ impl<R: Read> Read for Counting<R> {
 }
 
 impl Server {
-    /// Replays the AOF at `path` (`loadAppendOnlyFile`).
+    /// Replays the AOF at `path` (`loadAppendOnlyFile`). As in Redis, the
+    /// AOF is switched off meanwhile, so that nothing the replay does can be
+    /// fed to the file being read (DEBUG LOADAOF runs with AOF on).
     pub fn load_append_only_file(&mut self, path: &str) -> Result<(), LoadError> {
+        let old_state = self.aof.state;
+        self.aof.state = AofStatus::Off;
+        let res = self.load_append_only_file_inner(path);
+        self.aof.state = old_state;
+        self.also_propagate.clear();
+        res
+    }
+
+    fn load_append_only_file_inner(&mut self, path: &str) -> Result<(), LoadError> {
         let file = match std::fs::File::open(path) {
             Ok(f) => f,
             Err(e) => {
@@ -780,6 +819,9 @@ impl Server {
                 }
                 Step::Truncated => break true,
                 Step::Format => {
+                    // Redis logs no position; the offset saves a trip
+                    // through the check tool.
+                    log::warn!("Bad file format in the append only file after offset {} (the end of the last valid command)", valid_up_to);
                     log::warn!("Bad file format reading the append only file: make a backup of your AOF file, then use ./redis-check-aof --fix <filename>");
                     self.stop_loading();
                     return Err(LoadError::Fatal);
@@ -787,9 +829,17 @@ impl Server {
                 Step::Command(a) => a,
             };
             let name = argv.get(0);
+            // MULTI/EXEC/DISCARD as Redis's fake client sees them: a nested
+            // MULTI is an error without effect (it only moves the rollback
+            // point), DISCARD drops the queue, EXEC or DISCARD without
+            // MULTI are errors that loading ignores.
             if name.eq_ignore_ascii_case(b"multi") {
                 valid_before_multi = valid_up_to;
-                multi = Some(Vec::new());
+                if multi.is_none() {
+                    multi = Some(Vec::new());
+                }
+            } else if name.eq_ignore_ascii_case(b"discard") {
+                multi = None;
             } else if name.eq_ignore_ascii_case(b"exec") {
                 for queued in multi.take().unwrap_or_default() {
                     if !self.replay_command(&mut fake, queued) {
@@ -861,6 +911,9 @@ impl Server {
         fake.cmd = Some(idx);
         let proc_ = self.commands.cmds[idx].proc_;
         proc_(self, fake);
+        // Nothing of a replayed command is propagated.
+        fake.rewritten = None;
+        self.also_propagate.clear();
         fake.errors.clear();
         fake.argv.clear();
         true
@@ -894,6 +947,7 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn generic_and_translated_feeds() {
@@ -907,10 +961,38 @@ mod tests {
         let text = String::from_utf8(s.aof.buf.clone()).unwrap();
         let expect = "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n\
 *3\r\n$9\r\nPEXPIREAT\r\n$1\r\nk\r\n$7\r\n1010000\r\n\
-*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*3\r\n$9\r\nPEXPIREAT\r\n$1\r\nk\r\n$7\r\n1005000\r\n\
+*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$7\r\n1005000\r\n\
 *5\r\n$3\r\nset\r\n$1\r\nk\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$7\r\n1000100\r\n\
 *3\r\n$9\r\nPEXPIREAT\r\n$1\r\nk\r\n$4\r\n7000\r\n";
         assert_eq!(text, expect);
+    }
+
+    #[test]
+    fn failed_background_fsync_denies_writes_until_one_succeeds() {
+        let mut s = Server::new(crate::config::Config::with_defaults()).unwrap();
+        s.aof.bio = Some(Bio::start().unwrap());
+        s.aof.state = AofStatus::On;
+        assert_eq!(s.aof_write_error_message(), None);
+        assert!(s.aof_last_write_status_ok());
+        let errno = Arc::clone(&s.aof.bio.as_ref().unwrap().last_fsync_errno);
+        errno.store(libc::EIO as usize, std::sync::atomic::Ordering::SeqCst);
+        let msg = s.aof_write_error_message().unwrap();
+        assert!(msg.starts_with("-MISCONF Errors writing to the AOF file: Input/output error"), "{}", msg);
+        assert!(!s.aof_last_write_status_ok());
+        // A good fsync clears it.
+        let path = std::env::temp_dir().join(format!("oxredis-aof-fsync-{}", std::process::id()));
+        let f = std::fs::File::create(&path).unwrap();
+        let fd = std::os::unix::io::AsRawFd::as_raw_fd(&f);
+        s.aof.bio.as_ref().unwrap().submit(JobType::AofFsync, fd);
+        s.aof.bio.as_ref().unwrap().drain(JobType::AofFsync);
+        assert_eq!(s.aof_write_error_message(), None);
+        assert!(s.aof_last_write_status_ok());
+        // With AOF off nothing is refused.
+        errno.store(libc::EIO as usize, std::sync::atomic::Ordering::SeqCst);
+        s.aof.state = AofStatus::Off;
+        assert_eq!(s.aof_write_error_message(), None);
+        drop(f);
+        let _ = std::fs::remove_file(path);
     }
 
     #[test]

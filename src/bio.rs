@@ -7,6 +7,10 @@
 //! 2. `CloseFile`: closing the old AOF after a rewrite swapped it out; the
 //!    last close of a renamed-over file unlinks it, which can block.
 //!
+//! A failed background fsync is remembered (`last_fsync_errno`, Redis's
+//! `aof_bio_fsync_status`): write commands get `-MISCONF` until a later
+//! fsync succeeds (see `Server::aof_write_error_message`).
+//!
 //! Threads never touch the keyspace. A forked child must not use bio: the
 //! threads do not exist in the child.
 
@@ -104,7 +108,12 @@ fn worker(t: usize, q: Arc<Queue>, errno: Arc<AtomicUsize>) {
                 // EBADF/EINVAL: the fd was closed or cannot be synced; not a
                 // data-safety problem worth reporting.
                 if e != libc::EBADF && e != libc::EINVAL {
-                    errno.store(e as usize, Ordering::SeqCst);
+                    // Logged once per switch from ok to failing, as Redis.
+                    if errno.swap(e as usize, Ordering::SeqCst) == 0 {
+                        log::warn!("Fail to fsync the AOF file: {}", std::io::Error::from_raw_os_error(e));
+                    }
+                } else {
+                    errno.store(0, Ordering::SeqCst);
                 }
             } else {
                 errno.store(0, Ordering::SeqCst);

@@ -100,30 +100,28 @@ impl<R: BufRead> Checker<R> {
     /// `readString`: `$<len>\r\n<len bytes>\r\n`.
     fn read_string(&mut self) -> Option<Vec<u8>> {
         let len = self.read_long(b'$')?;
-        if len < 0 {
-            self.err(format!("Expected to read {} bytes, got 0 bytes", len + 2));
+        if len < 0 || len > i64::MAX - 2 {
+            self.err(format!("Expected to read string of {} bytes, which is not in the suitable range", len));
             return None;
         }
-        let want = len as usize + 2;
+        let want = len as u64 + 2;
         self.epos = self.pos;
-        let mut data = vec![0u8; want];
-        let mut got = 0;
-        while got < want {
-            match self.r.read(&mut data[got..]) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got += n,
-            }
-        }
-        self.pos += got as u64;
+        // Read as the bytes come, so that a damaged huge length costs
+        // only what the file really holds.
+        let mut data = Vec::new();
+        let _ = (&mut self.r).take(want).read_to_end(&mut data);
+        let got = data.len() as u64;
+        self.pos += got;
         if got != want {
             self.err(format!("Expected to read {} bytes, got {} bytes", want, got));
             return None;
         }
-        let tail = data[want - 2..].to_vec();
+        let body = data.len() - 2;
+        let tail = data[body..].to_vec();
         if !self.consume_newline(&tail) {
             return None;
         }
-        data.truncate(want - 2);
+        data.truncate(body);
         Some(data)
     }
 

@@ -529,7 +529,7 @@ impl Server {
             field!(out, "aof_last_rewrite_time_sec:-1");
             field!(out, "aof_current_rewrite_time_sec:-1");
             field!(out, "aof_last_bgrewrite_status:ok");
-            field!(out, "aof_last_write_status:{}", if self.aof.last_write_ok { "ok" } else { "err" });
+            field!(out, "aof_last_write_status:{}", if self.aof_last_write_status_ok() { "ok" } else { "err" });
             field!(out, "aof_last_cow_size:0");
             field!(out, "module_fork_in_progress:0");
             field!(out, "module_fork_last_cow_size:0");

@@ -588,6 +588,8 @@ pub fn getset_command(s: &mut Server, c: &mut Client) {
     let val = Value::Str(RStr::from_bytes(c.argv.get(2)));
     s.set_key(c.db, c.argv.get(1), val, false);
     s.dirty += 1;
+    // Propagated as SET, as Redis 6.2 does.
+    c.rewritten = Some(Argv::from_slices(&[&b"SET"[..], c.argv.get(1), c.argv.get(2)]));
 }
 
 /// GETDEL key
