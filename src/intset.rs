@@ -15,11 +15,11 @@
 //! 3. Lookups are a binary search; inserts and removals move the tail of
 //!    the array by one slot, resizing the blob to exactly its new size.
 //!
-//! The blob lives in a `ThinVec<u8>` so an `Intset` is one 8-byte pointer,
+//! The blob lives in a `Blob` so an `Intset` is one 8-byte pointer,
 //! and capacity equals length after every operation, as `intsetResize`
 //! reallocates to the exact size.
 
-use thin_vec::ThinVec;
+use crate::blob::Blob;
 
 use crate::util::random_u64;
 
@@ -55,7 +55,7 @@ impl std::error::Error for IntsetError {}
 /// An intset blob, byte-exact with Redis 6.2.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Intset {
-    buf: ThinVec<u8>,
+    buf: Blob,
 }
 
 fn read_u32_le(b: &[u8], at: usize) -> u32 {
@@ -96,19 +96,17 @@ impl Default for Intset {
 impl Intset {
     /// An empty intset (`intsetNew`): int16 encoding, no members, 8 bytes.
     pub fn new() -> Intset {
-        let mut buf = ThinVec::with_capacity(INTSET_HEADER_SIZE);
+        let mut buf = Vec::with_capacity(INTSET_HEADER_SIZE);
         buf.extend_from_slice(&INTSET_ENC_INT16.to_le_bytes());
         buf.extend_from_slice(&0u32.to_le_bytes());
-        Intset { buf }
+        Intset { buf: Blob::from_vec(buf) }
     }
 
     /// Adopts a blob from outside after `validate`. Never panics, whatever
     /// the bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Intset, IntsetError> {
         Self::validate(bytes)?;
-        let mut buf = ThinVec::with_capacity(bytes.len());
-        buf.extend_from_slice(bytes);
-        Ok(Intset { buf })
+        Ok(Intset { buf: Blob::from_slice(bytes) })
     }
 
     /// `intsetValidateIntegrity` with `deep`: a known encoding, a size that
@@ -164,7 +162,7 @@ impl Intset {
 
     /// Bytes allocated for the blob (equal to `blob_len`).
     pub fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.buf.len()
     }
 
     /// The width of every member: 2, 4 or 8 bytes.
@@ -240,8 +238,7 @@ impl Intset {
         let w = enc as usize;
         let at = INTSET_HEADER_SIZE + pos * w;
         let old_len = self.buf.len();
-        self.buf.reserve_exact(w);
-        self.buf.extend(std::iter::repeat_n(0u8, w));
+        self.buf.resize(old_len + w);
         self.buf.copy_within(at..old_len, at + w);
         store(&mut self.buf, pos, enc, v);
         self.set_len(n + 1);
@@ -254,7 +251,7 @@ impl Intset {
         let old_enc = self.encoding();
         let new_enc = value_encoding(v);
         let n = self.len();
-        let mut buf = ThinVec::with_capacity(INTSET_HEADER_SIZE + (n + 1) * new_enc as usize);
+        let mut buf = Vec::with_capacity(INTSET_HEADER_SIZE + (n + 1) * new_enc as usize);
         buf.extend_from_slice(&new_enc.to_le_bytes());
         buf.extend_from_slice(&((n + 1) as u32).to_le_bytes());
         let mut push = |x: i64| match new_enc {
@@ -270,7 +267,7 @@ impl Intset {
         if v >= 0 {
             push(v);
         }
-        self.buf = buf;
+        self.buf = Blob::from_vec(buf);
     }
 
     /// Removes `v` (`intsetRemove`); returns whether it was there. The
@@ -289,8 +286,7 @@ impl Intset {
         let at = INTSET_HEADER_SIZE + pos * w;
         let old_len = self.buf.len();
         self.buf.copy_within(at + w..old_len, at);
-        self.buf.truncate(old_len - w);
-        self.buf.shrink_to_fit();
+        self.buf.resize(old_len - w);
         self.set_len(n - 1);
         true
     }

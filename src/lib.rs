@@ -14,6 +14,7 @@ pub mod ae;
 pub mod anet;
 pub mod aof;
 pub mod bio;
+pub mod blob;
 pub mod blocked;
 pub mod check_aof;
 pub mod client;

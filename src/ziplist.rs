@@ -35,7 +35,7 @@
 //!    in the spirit of `ziplistValidateIntegrity`: every later operation may
 //!    then trust the layout.
 //!
-//! The blob lives in a `ThinVec<u8>` (one pointer, so `Ziplist` is 8 bytes
+//! The blob lives in a `Blob` (one pointer, so `Ziplist` is 8 bytes
 //! like Redis's `robj->ptr`), and every mutation leaves capacity equal to
 //! length: the heap block is Redis's blob plus the thin vector's 16-byte
 //! header. The entry count is not cached: it is the `zllen` header, and
@@ -49,7 +49,7 @@
 
 use std::cmp::Ordering;
 
-use thin_vec::ThinVec;
+use crate::blob::Blob;
 
 use crate::util::{random_f64, random_u64, string2ll};
 
@@ -169,7 +169,7 @@ impl ZlPos {
 /// A ziplist blob, byte-exact with Redis 6.2.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Ziplist {
-    buf: ThinVec<u8>,
+    buf: Blob,
 }
 
 /// Header fields of one entry (`zlentry`).
@@ -418,12 +418,12 @@ impl Ziplist {
     /// An empty ziplist (`ziplistNew`): 11 bytes,
     /// `0b 00 00 00 0a 00 00 00 00 00 ff`.
     pub fn new() -> Self {
-        let mut buf = ThinVec::with_capacity(ZIPLIST_EMPTY_SIZE);
+        let mut buf = Vec::with_capacity(ZIPLIST_EMPTY_SIZE);
         buf.extend_from_slice(&(ZIPLIST_EMPTY_SIZE as u32).to_le_bytes());
         buf.extend_from_slice(&(ZIPLIST_HEADER_SIZE as u32).to_le_bytes());
         buf.extend_from_slice(&0u16.to_le_bytes());
         buf.push(ZIP_END);
-        Ziplist { buf }
+        Ziplist { buf: Blob::from_vec(buf) }
     }
 
     /// Adopts a blob from outside after a deep integrity check. Never
@@ -441,9 +441,7 @@ impl Ziplist {
         F: FnMut(ZlEntry<'_>) -> bool,
     {
         let count = Self::validate_with(bytes, check)?;
-        let mut buf = ThinVec::with_capacity(bytes.len());
-        buf.extend_from_slice(bytes);
-        let mut zl = Ziplist { buf };
+        let mut zl = Ziplist { buf: Blob::from_slice(bytes) };
         // A header that says "count them" but could hold the count is
         // rewritten the way `ziplistLen` would.
         zl.set_len_header(count);
@@ -541,10 +539,10 @@ impl Ziplist {
         self.buf.len()
     }
 
-    /// Bytes allocated for the blob (equal to `blob_len` after every
-    /// operation; the heap block adds the thin vector's header).
+    /// Bytes allocated for the blob: always exactly `blob_len` (see
+    /// blob.rs).
     pub fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.buf.len()
     }
 
     /// `ziplistSafeToAdd`: would the blob stay under the 1 GB safety limit
@@ -637,14 +635,12 @@ impl Ziplist {
         let len = self.buf.len();
         if new > old {
             let grow = new - old;
-            self.buf.reserve_exact(grow);
-            self.buf.extend(std::iter::repeat_n(0u8, grow));
+            self.buf.resize(len + grow);
             self.buf.copy_within(at + old..len, at + new);
         } else if new < old {
             let shrink = old - new;
             self.buf.copy_within(at + old..len, at + new);
-            self.buf.truncate(len - shrink);
-            self.buf.shrink_to_fit();
+            self.buf.resize(len - shrink);
         }
     }
 
@@ -1020,9 +1016,11 @@ impl Ziplist {
         let second_tail = second.tail();
         let mut zl = first;
         let add = second.buf.len() - ZIPLIST_EMPTY_SIZE;
-        zl.buf.reserve_exact(add);
-        zl.buf.truncate(first_end);
-        zl.buf.extend_from_slice(&second.buf[ZIPLIST_HEADER_SIZE..]);
+        let mut v = zl.buf.take_vec();
+        v.truncate(first_end);
+        v.reserve_exact(add);
+        v.extend_from_slice(&second.buf[ZIPLIST_HEADER_SIZE..]);
+        zl.buf.set_vec(v);
         zl.set_tail(first_end + second_tail - ZIPLIST_HEADER_SIZE);
         zl.set_len_header(count);
         zl.cascade_update(first_tail);
