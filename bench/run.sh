@@ -135,8 +135,8 @@ mem_per_key() {
     before=$(info_field "$port" memory used_memory)
     redis-cli -p "$port" debug populate "$KEYS" >/dev/null
     after=$(info_field "$port" memory used_memory)
-    echo "$(( (after - before) / KEYS )) $after"
     redis-cli -p "$port" flushall >/dev/null
+    echo "$(( (after - before) / KEYS )) $after"
 }
 
 # Worst latency while the keyspace grows to about $GROW_N keys: the
@@ -149,9 +149,11 @@ grow_latency() {
     redis-cli -p "$port" slowlog reset >/dev/null
     out=$(redis-benchmark -p "$port" -t set -n "$GROW_N" -r 100000000 -c 50 -P 16 --csv 2>/dev/null | tail -n 1)
     worst=$(python3 bench/slowlog_max.py "$port")
-    echo "$worst $(echo "$out" | awk -F'"' '{print $16}') $(redis-cli -p "$port" dbsize)"
+    local n
+    n=$(redis-cli -p "$port" dbsize)
     redis-cli -p "$port" config set slowlog-log-slower-than 10000 >/dev/null
     redis-cli -p "$port" flushall >/dev/null
+    echo "$worst $(echo "$out" | awk -F'"' '{print $16}') $n"
 }
 
 if [[ " $ONLY " == *" ops "* ]]; then
@@ -189,8 +191,11 @@ type_mem() {
     before=$(info_field "$port" memory used_memory)
     python3 bench/gen_types.py "$kind" "$TYPE_KEYS" | redis-cli -p "$port" --pipe >/dev/null
     after=$(info_field "$port" memory used_memory)
-    echo "$(( (after - before) / TYPE_KEYS )) $(redis-cli -p "$port" object encoding "${kind:0:1}:0")"
+    local enc
+    enc=$(redis-cli -p "$port" object encoding "${kind:0:1}:0")
+    # Flush before printing: the caller reads one line and moves on.
     redis-cli -p "$port" flushall >/dev/null
+    echo "$(( (after - before) / TYPE_KEYS )) $enc"
 }
 
 if [[ " $ONLY " == *" types "* ]]; then
