@@ -56,10 +56,12 @@ const NO_SUCH_KEY: &str = "no such key";
 /// (`getPositiveLongFromObjectOrReply` with no message of its own).
 const POSITIVE_COUNT: &str = "value is out of range, must be positive";
 
+/// `shared.left` / `shared.right`: how a served BLMOVE names its
+/// directions in the propagated LMOVE.
 fn where_name(w: Where) -> &'static [u8] {
     match w {
-        Where::Head => b"LEFT",
-        Where::Tail => b"RIGHT",
+        Where::Head => b"left",
+        Where::Tail => b"right",
     }
 }
 
@@ -734,7 +736,9 @@ fn blmove_generic(s: &mut Server, c: &mut Client, wherefrom: Where, whereto: Whe
             c.rewritten = Some(if rpoplpush {
                 Argv::from_slices(&[&b"RPOPLPUSH"[..], &src, &dst])
             } else {
-                Argv::from_slices(&[&b"LMOVE"[..], &src, &dst, where_name(wherefrom), where_name(whereto)])
+                // Served at once: the client's own direction arguments.
+                let (from, to) = (c.argv.get(3).to_vec(), c.argv.get(4).to_vec());
+                Argv::from_slices(&[&b"LMOVE"[..], &src, &dst, &from, &to])
             });
         }
         Ok(false) => {
