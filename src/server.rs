@@ -1047,8 +1047,9 @@ fn create_pid_file(path: &str) {
 /// Redis version we are compatible with; `build=` names oxredis's own.
 fn version_line() -> String {
     format!(
-        "Redis server v={} sha=00000000:0 malloc=libc bits={} build=oxredis-{}",
+        "Redis server v={} sha=00000000:0 malloc={} bits={} build=oxredis-{}",
         REDIS_VERSION,
+        crate::zmalloc::ALLOCATOR_NAME,
         std::mem::size_of::<usize>() * 8,
         OXREDIS_VERSION
     )

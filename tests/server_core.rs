@@ -37,6 +37,8 @@ fn version_output_format() {
         assert!(line.starts_with("Redis server v=6.2.14 "), "{} printed {:?}", flag, line);
         assert_eq!(version_fields(line), ["v", "sha", "malloc", "bits", "build"], "{} printed {:?}", flag, line);
         assert!(line.contains(" bits=64 "), "{:?}", line);
+        // The allocator the binary really uses, named as INFO's mem_allocator.
+        assert!(line.contains(" malloc=jemalloc-"), "{:?}", line);
     }
     if common::reference_installed() {
         if let Ok(o) = Command::new("redis-server").arg("--version").output() {
