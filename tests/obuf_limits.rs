@@ -101,8 +101,9 @@ fn hard_limit_closes_a_client_that_does_not_read_and_memory_stays_bounded() {
 
     let mut victim = srv.conn();
     assert_eq!(victim.q("client setname victim"), Reply::ok());
-    // 2000 replies of 100 KB: 200 MB if nothing stopped them.
-    victim.send_raw(&gets("big", 2000)).unwrap();
+    // 2000 replies of 100 KB: 200 MB if nothing stopped them. The server
+    // may close the connection before it read all the requests.
+    let _ = victim.send_raw(&gets("big", 2000));
 
     assert!(srv.wait_log(LIMIT_LOG, Duration::from_secs(10)), "no limit log line:\n{}", srv.log_text());
     let log = srv.log_text();
