@@ -269,7 +269,7 @@ fn lazyfree_config_defaults() {
 }
 
 #[test]
-fn lazy_expire_is_propagated_as_unlink() {
+fn lazy_deletions_are_propagated_as_unlink() {
     let srv = Server::start(&["--appendonly", "yes", "--lazyfree-lazy-expire", "yes"]);
     let mut c = srv.conn();
     assert_eq!(c.q("debug set-active-expire 0"), Reply::ok());
@@ -282,9 +282,23 @@ fn lazy_expire_is_propagated_as_unlink() {
     assert_eq!(c.q("pexpire k2 1").int(), 1);
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(c.q("get k2"), Reply::nil());
+    // An expire in the past deletes at once, the same way.
+    assert_eq!(c.q("config set lazyfree-lazy-expire yes"), Reply::ok());
+    assert_eq!(c.q("set k3 v"), Reply::ok());
+    assert_eq!(c.q("expire k3 -1").int(), 1);
+    assert_eq!(c.q("set k4 v"), Reply::ok());
+    assert_eq!(c.q("getex k4 pxat 1"), Reply::bulk("v"));
+    assert_eq!(c.q("exists k4").int(), 0);
+    // GETDEL follows lazyfree-lazy-user-del, as DEL does.
+    assert_eq!(c.q("config set lazyfree-lazy-user-del yes"), Reply::ok());
+    assert_eq!(c.q("set k5 v"), Reply::ok());
+    assert_eq!(c.q("getdel k5"), Reply::bulk("v"));
     // The AOF is written before replies leave.
     let aof = std::fs::read(srv.dir.join("appendonly.aof")).unwrap_or_default();
     let text = String::from_utf8_lossy(&aof);
     assert!(text.contains("*2\r\n$6\r\nUNLINK\r\n$1\r\nk\r\n"), "{}", text);
     assert!(text.contains("*2\r\n$3\r\nDEL\r\n$2\r\nk2\r\n"), "{}", text);
+    for k in ["k3", "k4", "k5"] {
+        assert!(text.contains(&format!("*2\r\n$6\r\nUNLINK\r\n$2\r\n{}\r\n", k)), "{}: {}", k, text);
+    }
 }

@@ -544,10 +544,14 @@ fn expire_generic(s: &mut Server, c: &mut Client, basetime: i64, unit_ms: bool) 
         return;
     }
     if when <= s.mstime && !s.loading {
-        // Already expired: delete now, propagated as DEL.
-        s.db_delete(db, &key);
+        // Already expired: delete now, propagated as DEL (UNLINK when
+        // lazyfree-lazy-expire frees it in the background).
+        let lazy = s.config.lazyfree_lazy_expire;
+        s.db_generic_delete(db, &key, lazy);
+        s.signal_modified_key(db, &key);
         s.dirty += 1;
-        c.rewritten = Some(crate::proto::Argv::from_slices(&[&b"DEL"[..], &key]));
+        let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        c.rewritten = Some(crate::proto::Argv::from_slices(&[del, &key]));
         c.add_reply_long_long(1);
         return;
     }
