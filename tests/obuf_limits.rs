@@ -134,6 +134,31 @@ fn hard_limit_closes_a_client_that_does_not_read_and_memory_stays_bounded() {
 }
 
 #[test]
+fn one_huge_reply_stops_growing_at_the_hard_limit() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    assert_eq!(c.q("debug populate 300000"), Reply::ok());
+    assert_eq!(c.cmd(&["config", "set", "client-output-buffer-limit", "normal 1mb 0 0"]), Reply::ok());
+    let mut victim = srv.conn();
+    assert_eq!(victim.q("client setname victim"), Reply::ok());
+    // About 5 MB in one reply: the command runs to its end, but nothing is
+    // appended once the limit is passed, and no later command runs.
+    victim.send_raw(&Conn::encode(&["keys", "*"])).unwrap();
+    let _ = victim.send_raw(&Conn::encode(&["set", "after", "1"]));
+    assert!(srv.wait_log(LIMIT_LOG, Duration::from_secs(10)));
+    let log = srv.log_text();
+    let line = log.lines().find(|l| l.contains(LIMIT_LOG)).unwrap_or("");
+    let omem: i64 = line.split(' ').find_map(|f| f.strip_prefix("omem=")).and_then(|v| v.parse().ok()).unwrap_or(0);
+    assert!((1 << 20..(1 << 20) + 64 * 1024).contains(&omem), "{}", line);
+    assert!(line.contains(" cmd=keys "), "{}", line);
+    let (data, closed) = victim.drain_within(Duration::from_secs(5));
+    assert!(closed);
+    // What reached the client is a cut-off reply, never the whole one.
+    assert!(data.len() < 2 << 20, "{} bytes", data.len());
+    assert_eq!(c.q("exists after").int(), 0);
+}
+
+#[test]
 fn soft_limit_closes_only_after_its_seconds() {
     let srv = Server::start(&[]);
     let mut c = srv.conn();
