@@ -705,6 +705,72 @@ mod tests {
     }
 
     #[test]
+    fn reply_mem_follows_the_list() {
+        let mut c = Client::new(1, 5, 0);
+        c.add_reply_bulk(&vec![b'a'; 40_000]);
+        c.add_reply_bulk(&vec![b'b'; 10]);
+        let slot = c.add_reply_deferred_len();
+        c.set_deferred_array_len(slot, 3);
+        let cap: usize = c.reply.iter().map(|ch| ch.capacity()).sum();
+        assert_eq!(c.reply_mem, cap);
+        assert_eq!(c.output_buffer_memory_usage(), cap + REPLY_CHUNK_OVERHEAD * c.reply.len());
+        while !c.reply.is_empty() {
+            c.pop_sent_chunk();
+        }
+        assert_eq!((c.reply_mem, c.reply_bytes, c.output_buffer_memory_usage()), (0, 0, 0));
+    }
+
+    #[test]
+    fn hard_limit_marks_the_client_and_stops_its_replies() {
+        set_obuf_limits([(100_000, 0, 0), (0, 0, 0), (0, 0, 0)]);
+        let _ = take_clients_over_obuf_limit();
+        let mut c = Client::new(7, 5, 0);
+        c.add_reply_bulk(&vec![b'x'; 60_000]);
+        assert_eq!(c.flags & CLIENT_CLOSE_ASAP, 0);
+        c.add_reply_bulk(&vec![b'y'; 60_000]);
+        assert_ne!(c.flags & CLIENT_CLOSE_ASAP, 0);
+        assert_ne!(c.flags & CLIENT_OBUF_LIMIT_REACHED, 0);
+        let mem = c.output_buffer_memory_usage();
+        c.add_reply_bulk(&vec![b'z'; 60_000]);
+        c.add_reply_ok();
+        assert_eq!(c.output_buffer_memory_usage(), mem);
+        assert_eq!(take_clients_over_obuf_limit(), vec![(5, 7)]);
+        assert!(!clients_over_obuf_limit_pending());
+        // Another class's limit does not apply.
+        let mut p = Client::new(8, 6, 0);
+        p.flags |= CLIENT_PUBSUB;
+        p.add_reply_bulk(&vec![b'x'; 200_000]);
+        assert_eq!(p.flags & CLIENT_CLOSE_ASAP, 0);
+        set_obuf_limits([(0, 0, 0), (268435456, 67108864, 60), (33554432, 8388608, 60)]);
+    }
+
+    #[test]
+    fn soft_limit_needs_its_seconds_continuously() {
+        let limits = [(0, 1000, 2), (0, 0, 0), (0, 0, 0)];
+        let mut c = Client::new(1, 5, 0);
+        c.reply.push_back(Vec::with_capacity(5000));
+        c.reply_mem = 5000;
+        assert!(!c.check_output_buffer_limits(&limits, 100));
+        assert_eq!(c.obuf_soft_limit_reached_time, 100);
+        assert!(!c.check_output_buffer_limits(&limits, 102));
+        assert!(c.check_output_buffer_limits(&limits, 103));
+        // Under the limit again: the timer starts over.
+        c.reply.clear();
+        c.reply_mem = 0;
+        assert!(!c.check_output_buffer_limits(&limits, 104));
+        assert_eq!(c.obuf_soft_limit_reached_time, 0);
+        c.reply.push_back(Vec::with_capacity(5000));
+        c.reply_mem = 5000;
+        assert!(!c.check_output_buffer_limits(&limits, 105));
+        assert!(!c.check_output_buffer_limits(&limits, 107));
+        // A MONITOR client is a normal one; a replica has its own class.
+        c.flags |= CLIENT_SLAVE | CLIENT_MONITOR;
+        assert_eq!(c.obuf_class(), CLIENT_TYPE_NORMAL);
+        c.flags &= !CLIENT_MONITOR;
+        assert_eq!(c.obuf_class(), CLIENT_TYPE_SLAVE);
+    }
+
+    #[test]
     fn fake_client_swallows_replies() {
         let mut c = Client::new_fake();
         c.add_reply_ok();
