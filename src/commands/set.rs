@@ -539,7 +539,7 @@ fn spop_with_count(s: &mut Server, c: &mut Client) {
         }
         s.db_delete(db, &key);
         s.notify_keyspace_event(NOTIFY_GENERIC, "del", &key, db);
-        let del: &[u8] = if s.config.stored_bool("lazyfree-lazy-server-del").unwrap_or(false) {
+        let del: &[u8] = if s.config.lazyfree_lazy_server_del {
             b"UNLINK"
         } else {
             b"DEL"
