@@ -591,7 +591,6 @@ impl Server {
             field!(out, "total_writes_processed:{}", st.numcommands);
             field!(out, "io_threaded_reads_processed:0");
             field!(out, "io_threaded_writes_processed:0");
-            field!(out, "client_query_buffer_limit_disconnections:{}", st.client_qbuf_limit_disconnections);
         }
         if want("replication") {
             begin(&mut out, "Replication");
