@@ -46,6 +46,9 @@ pub const CLIENT_PROTOCOL_ERROR: u64 = 1 << 39;
 pub const CLIENT_FAKE: u64 = 1 << 45;
 /// Set while a command runs for a client that got paused.
 pub const CLIENT_PAUSED_WAIT: u64 = 1 << 46;
+/// The client expects one reply per command and may not block (set
+/// while EXEC runs the queued commands).
+pub const CLIENT_DENY_BLOCKING: u64 = 1 << 41;
 
 /// One connection (or a fake client with `fd == -1`).
 pub struct Client {
@@ -96,6 +99,10 @@ pub struct Client {
     /// What the client is blocked on, if `CLIENT_BLOCKED` (see blocked.rs).
     pub btype: crate::blocked::BlockType,
     pub bpop: crate::blocked::BlockingState,
+    /// Commands queued after MULTI (see multi.rs).
+    pub mstate: crate::multi::MultiState,
+    /// Keys this client WATCHes, as (db, key).
+    pub watched_keys: Vec<crate::multi::WatchedKey>,
 }
 
 impl Client {
@@ -129,6 +136,8 @@ impl Client {
             prevent_propagation: false,
             btype: crate::blocked::BlockType::None,
             bpop: crate::blocked::BlockingState::default(),
+            mstate: crate::multi::MultiState::default(),
+            watched_keys: Vec::new(),
         }
     }
 
@@ -426,6 +435,7 @@ impl Client {
             + self.buf.capacity()
             + self.reply.iter().map(|c| c.capacity()).sum::<usize>()
             + self.argv.capacity()
+            + self.mstate.mem()
             + std::mem::size_of::<Client>()
     }
 

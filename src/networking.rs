@@ -43,6 +43,7 @@ impl Server {
     /// Puts a client back into its slot and, if it now has replies to
     /// send, queues it for `before_sleep`.
     pub fn put_client(&mut self, mut c: Box<Client>) {
+        self.apply_pending_dirty_cas(&mut c);
         if c.has_pending_replies() && c.flags & CLIENT_PENDING_WRITE == 0 && c.fd >= 0 {
             c.flags |= CLIENT_PENDING_WRITE;
             self.clients_pending_write.push((c.fd, c.id));
@@ -422,6 +423,7 @@ impl Server {
         if c.flags & CLIENT_PAUSED_WAIT != 0 {
             self.paused_clients.retain(|&(_, id)| id != c.id);
         }
+        self.unwatch_all_keys(&mut c);
         drop(c);
     }
 
@@ -467,7 +469,7 @@ impl Server {
         let obl = if c.reply.is_empty() { c.buf.len() } else { c.buf.len() };
         let omem: usize = c.reply.iter().map(|ch| ch.capacity()).sum();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 multi={} qbuf={} qbuf-free={} argv-mem={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1",
             c.id,
             c.addr,
             c.laddr,
@@ -477,6 +479,7 @@ impl Server {
             self.unixtime - c.lastinteraction,
             c.flags_string(events & AE_WRITABLE != 0),
             c.db,
+            if c.flags & CLIENT_MULTI != 0 { c.mstate.commands.len() as i64 } else { -1 },
             c.querybuf.len() - c.qb_pos.min(c.querybuf.len()),
             c.querybuf.capacity() - c.querybuf.len(),
             c.argv.mem(),

@@ -394,6 +394,10 @@ pub fn swapdb_command(s: &mut Server, c: &mut Client) {
     let (a, b) = (a as usize, b as usize);
     if a != b {
         // Swap the contents; each Db keeps its id.
+        // WATCHers stay with their db index: a key that exists on either
+        // side changes for them.
+        s.touch_all_watched_keys_in_db(a, Some(b));
+        s.touch_all_watched_keys_in_db(b, Some(a));
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };
         let (left, right) = s.dbs.split_at_mut(hi);
         std::mem::swap(&mut left[lo].dict, &mut right[0].dict);
@@ -425,6 +429,7 @@ pub fn flushdb_command(s: &mut Server, c: &mut Client) {
     if !flush_flags_ok(c) {
         return;
     }
+    s.signal_flushed_db(c.db as i64);
     let n = s.dbs[c.db].clear();
     s.dirty += n as u64;
     c.add_reply_ok();
@@ -435,6 +440,7 @@ pub fn flushall_command(s: &mut Server, c: &mut Client) {
     if !flush_flags_ok(c) {
         return;
     }
+    s.signal_flushed_db(-1);
     let mut n = 0;
     for d in s.dbs.iter_mut() {
         n += d.clear();
