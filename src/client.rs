@@ -107,6 +107,10 @@ pub fn clients_over_obuf_limit_pending() -> bool {
     OVER_OBUF_LIMIT.with(|q| !q.borrow().is_empty())
 }
 
+/// The client expects one reply per command and may not block (set
+/// while EXEC runs the queued commands).
+pub const CLIENT_DENY_BLOCKING: u64 = 1 << 41;
+
 /// One connection (or a fake client with `fd == -1`).
 pub struct Client {
     pub id: u64,
@@ -162,6 +166,10 @@ pub struct Client {
     /// What the client is blocked on, if `CLIENT_BLOCKED` (see blocked.rs).
     pub btype: crate::blocked::BlockType,
     pub bpop: crate::blocked::BlockingState,
+    /// Commands queued after MULTI (see multi.rs).
+    pub mstate: crate::multi::MultiState,
+    /// Keys this client WATCHes, as (db, key).
+    pub watched_keys: Vec<crate::multi::WatchedKey>,
 }
 
 impl Client {
@@ -197,6 +205,8 @@ impl Client {
             prevent_propagation: false,
             btype: crate::blocked::BlockType::None,
             bpop: crate::blocked::BlockingState::default(),
+            mstate: crate::multi::MultiState::default(),
+            watched_keys: Vec::new(),
         }
     }
 
@@ -579,7 +589,7 @@ impl Client {
     /// `mem_clients_*`): the reply list, the client itself with its
     /// static reply buffer, the query buffer and the arguments.
     pub fn total_memory(&self) -> usize {
-        self.output_buffer_memory_usage() + std::mem::size_of::<Client>() + self.buf.capacity() + self.input_memory()
+        self.output_buffer_memory_usage() + std::mem::size_of::<Client>() + self.buf.capacity() + self.input_memory() + self.mstate.mem()
     }
 
     /// Resets per-command state once a command is done (`resetClient`).

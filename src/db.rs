@@ -36,11 +36,21 @@ pub struct Db {
     pub avg_ttl: i64,
     /// Where the active expire cycle resumes its walk of `expires`.
     pub expires_cursor: u64,
+    /// WATCHed key → the clients watching it (multi.rs). It stays with
+    /// the db index: SWAPDB and FLUSH* do not move or clear it.
+    pub watched_keys: std::collections::HashMap<Key, Vec<crate::multi::Watcher>>,
 }
 
 impl Db {
     pub fn new(id: usize) -> Db {
-        Db { id, dict: Dict::new(), expires: Dict::new(), avg_ttl: 0, expires_cursor: 0 }
+        Db {
+            id,
+            dict: Dict::new(),
+            expires: Dict::new(),
+            avg_ttl: 0,
+            expires_cursor: 0,
+            watched_keys: std::collections::HashMap::new(),
+        }
     }
 
     /// Number of keys (`dictSize(db->dict)`).
@@ -346,7 +356,10 @@ impl Server {
 
     /// Called whenever a key changes: WATCH and client-side caching hook
     /// in here (`signalModifiedKey`).
-    pub fn signal_modified_key(&mut self, _db: usize, _key: &[u8]) {}
+    #[inline]
+    pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+        self.touch_watched_key(db, key);
+    }
 
     /// Keyspace event notification hook (`notifyKeyspaceEvent`); the
     /// notifications issue fills it in.

@@ -28,6 +28,7 @@ pub mod dict;
 pub mod ld;
 pub mod log;
 pub mod lzf;
+pub mod multi;
 pub mod networking;
 pub mod object;
 pub mod proto;

@@ -51,6 +51,7 @@ impl Server {
         if c.flags & CLIENT_OBUF_LIMIT_REACHED != 0 {
             self.queue_obuf_limit_close(&mut c);
         }
+        self.apply_pending_dirty_cas(&mut c);
         if c.has_pending_replies() && c.flags & CLIENT_PENDING_WRITE == 0 && c.fd >= 0 {
             c.flags |= CLIENT_PENDING_WRITE;
             self.clients_pending_write.push((c.fd, c.id));
@@ -429,6 +430,7 @@ impl Server {
         if c.flags & CLIENT_PAUSED_WAIT != 0 {
             self.paused_clients.retain(|&(_, id)| id != c.id);
         }
+        self.unwatch_all_keys(&mut c);
         drop(c);
     }
 
@@ -528,7 +530,7 @@ impl Server {
         }
         let cmd = c.lastcmd.map(|i| self.commands.cmds[i].name).unwrap_or("NULL");
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 multi={} qbuf={} qbuf-free={} argv-mem={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1",
             c.id,
             c.addr,
             c.laddr,
@@ -538,6 +540,7 @@ impl Server {
             self.unixtime - c.lastinteraction,
             c.flags_string(events & AE_WRITABLE != 0),
             c.db,
+            if c.flags & CLIENT_MULTI != 0 { c.mstate.commands.len() as i64 } else { -1 },
             c.querybuf.len(),
             c.querybuf.capacity() - c.querybuf.len(),
             c.argv.mem(),

@@ -164,6 +164,8 @@ pub struct Server {
     pub also_propagate: Vec<(usize, crate::proto::Argv)>,
     /// Clients blocked on keys (blocked.rs).
     pub blocked: crate::blocked::BlockedState,
+    /// Transaction state: EXEC running, MULTI propagated (multi.rs).
+    pub multi: crate::multi::MultiServer,
 
     pub commands: CommandTable,
     pub cmdstats: Vec<CommandStats>,
@@ -244,6 +246,7 @@ impl Server {
             paused_clients: Vec::new(),
             also_propagate: Vec::new(),
             blocked,
+            multi: Default::default(),
             cmdstats: vec![CommandStats::default(); ncmds],
             commands,
             dbs,
@@ -672,10 +675,8 @@ impl Server {
         };
         c.cmd = Some(idx);
         c.lastcmd = Some(idx);
-        let (arity, flags) = {
-            let cmd = &self.commands.cmds[idx];
-            (cmd.arity, cmd.flags)
-        };
+        let arity = self.commands.cmds[idx].arity;
+        let flags = self.command_flags_with_queue(c, idx);
         let argc = c.argv.len() as i32;
         if (arity > 0 && arity != argc) || argc < -arity {
             let msg = format!("wrong number of arguments for '{}' command", self.commands.cmds[idx].name);
@@ -709,6 +710,11 @@ impl Server {
             self.paused_clients.push((c.fd, c.id));
             return false;
         }
+        if c.flags & CLIENT_MULTI != 0 && !crate::multi::runs_inside_multi(self.commands.cmds[idx].name) {
+            self.queue_multi_command(c, idx);
+            c.add_reply(b"+QUEUED\r\n");
+            return true;
+        }
         self.call(c, idx);
         if !self.blocked.ready_keys.is_empty() {
             self.handle_clients_blocked_on_keys();
@@ -717,13 +723,19 @@ impl Server {
     }
 
     /// Replies with an error for a command that did not run, counting it
-    /// as rejected (`rejectCommand`).
+    /// as rejected (`rejectCommand`). Inside MULTI it dooms the
+    /// transaction; a refused EXEC discards it with the reason.
     fn reject_command(&mut self, c: &mut Client, msg: &str) {
         c.rejected = true;
+        crate::multi::flag_transaction(c);
         if let Some(i) = c.cmd {
             self.cmdstats[i].rejected_calls += 1;
         }
-        c.add_reply_error(msg);
+        if c.cmd.is_some_and(|i| self.commands.cmds[i].name == "exec") {
+            self.exec_command_abort(c, msg);
+        } else {
+            c.add_reply_error(msg);
+        }
         self.after_error_replies(c);
     }
 
@@ -759,8 +771,11 @@ impl Server {
             self.feed_monitors(c);
         }
         let dirty_before = self.dirty;
-        // Fix "now" for the command, so keys cannot expire half-way.
-        self.update_cached_time();
+        // Fix "now" for the command, so keys cannot expire half-way; the
+        // commands of a transaction share the time EXEC started at.
+        if !self.multi.in_exec {
+            self.update_cached_time();
+        }
         let start = util::monotonic_us();
         let proc_ = self.commands.cmds[idx].proc_;
         proc_(self, c);
@@ -813,6 +828,10 @@ impl Server {
 
     /// Where changes reach the AOF (and later replicas): `propagate`.
     pub fn propagate(&mut self, dbid: usize, argv: &crate::proto::Argv) {
+        // The first change made by a transaction opens it with MULTI.
+        if self.multi.in_exec && !self.multi.propagate_in_transaction {
+            self.exec_command_propagate_multi(dbid);
+        }
         if self.aof.state != crate::aof::AofStatus::Off {
             self.feed_append_only_file(dbid, argv);
         }
@@ -840,7 +859,7 @@ impl Server {
 
     /// Sends the command about to run to every MONITOR client
     /// (`replicationFeedMonitors`).
-    fn feed_monitors(&mut self, c: &Client) {
+    pub(crate) fn feed_monitors(&mut self, c: &Client) {
         let mut line = String::with_capacity(64);
         let ts = self.ustime_now();
         line.push_str(&format!("+{}.{:06} [{} ", ts / 1_000_000, ts % 1_000_000, c.db));

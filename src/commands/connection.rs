@@ -200,7 +200,8 @@ pub fn hello_command(s: &mut Server, c: &mut Client) {
 }
 
 /// RESET: back to a fresh connection's state.
-pub fn reset_command(_s: &mut Server, c: &mut Client) {
+pub fn reset_command(s: &mut Server, c: &mut Client) {
+    s.discard_transaction(c);
     c.flags &= !(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT);
     c.db = 0;
     c.resp = 2;

@@ -267,6 +267,7 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
             if s.aof.state == crate::aof::AofStatus::On {
                 s.flush_and_fsync_aof();
             }
+            s.signal_flushed_db(-1);
             for d in s.dbs.iter_mut() {
                 d.clear();
             }

@@ -408,6 +408,10 @@ pub fn swapdb_command(s: &mut Server, c: &mut Client) {
     let (a, b) = (a as usize, b as usize);
     if a != b {
         // Swap the contents; each Db keeps its id.
+        // WATCHers stay with their db index: a key that exists on either
+        // side changes for them.
+        s.touch_all_watched_keys_in_db(a, Some(b));
+        s.touch_all_watched_keys_in_db(b, Some(a));
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };
         let (left, right) = s.dbs.split_at_mut(hi);
         std::mem::swap(&mut left[lo].dict, &mut right[0].dict);
@@ -439,6 +443,7 @@ fn flush_flags(s: &Server, c: &mut Client) -> Option<bool> {
 /// FLUSHDB [ASYNC|SYNC]
 pub fn flushdb_command(s: &mut Server, c: &mut Client) {
     let Some(lazy) = flush_flags(s, c) else { return };
+    s.signal_flushed_db(c.db as i64);
     let n = s.empty_data(Some(c.db), lazy);
     s.dirty += n as u64;
     c.add_reply_ok();
@@ -447,6 +452,7 @@ pub fn flushdb_command(s: &mut Server, c: &mut Client) {
 /// FLUSHALL [ASYNC|SYNC]
 pub fn flushall_command(s: &mut Server, c: &mut Client) {
     let Some(lazy) = flush_flags(s, c) else { return };
+    s.signal_flushed_db(-1);
     let n = s.empty_data(None, lazy);
     // Redis counts FLUSHALL as at least one change so it is propagated.
     s.dirty += n as u64 + 1;

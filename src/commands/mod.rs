@@ -132,6 +132,7 @@ fn all_defs() -> impl Iterator<Item = &'static CommandDef> {
         .chain(debug::COMMANDS.iter())
         .chain(bitops::COMMANDS.iter())
         .chain(zset::COMMANDS.iter())
+        .chain(crate::multi::COMMANDS.iter())
 }
 
 /// Redis's ACL categories, in the order it reports them.

@@ -40,6 +40,11 @@ pub fn lastsave_command(s: &mut Server, c: &mut Client) {
 
 /// MONITOR
 pub fn monitor_command(s: &mut Server, c: &mut Client) {
+    // A client that expects one reply per command (inside EXEC) can't.
+    if c.flags & CLIENT_DENY_BLOCKING != 0 {
+        c.add_reply_error("MONITOR isn't allowed for DENY BLOCKING client");
+        return;
+    }
     // A replica can't become a monitor; a monitor is already one.
     if c.flags & CLIENT_SLAVE != 0 {
         return;
