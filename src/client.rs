@@ -96,6 +96,8 @@ pub struct Client {
     /// What the client is blocked on, if `CLIENT_BLOCKED` (see blocked.rs).
     pub btype: crate::blocked::BlockType,
     pub bpop: crate::blocked::BlockingState,
+    /// Channels and patterns this client is subscribed to (pubsub.rs).
+    pub pubsub: crate::pubsub::ClientPubSub,
 }
 
 impl Client {
@@ -129,6 +131,7 @@ impl Client {
             prevent_propagation: false,
             btype: crate::blocked::BlockType::None,
             bpop: crate::blocked::BlockingState::default(),
+            pubsub: Default::default(),
         }
     }
 

@@ -334,7 +334,5 @@ impl Server {
     /// in here (`signalModifiedKey`).
     pub fn signal_modified_key(&mut self, _db: usize, _key: &[u8]) {}
 
-    /// Keyspace event notification hook (`notifyKeyspaceEvent`); the
-    /// notifications issue fills it in.
-    pub fn notify_keyspace_event(&mut self, _class: i32, _event: &str, _key: &[u8], _db: usize) {}
+    // notify_keyspace_event lives in notify.rs.
 }

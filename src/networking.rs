@@ -43,6 +43,9 @@ impl Server {
     /// Puts a client back into its slot and, if it now has replies to
     /// send, queues it for `before_sleep`.
     pub fn put_client(&mut self, mut c: Box<Client>) {
+        if !self.pubsub.pending.is_empty() {
+            self.pubsub_deliver_pending(&mut c);
+        }
         if c.has_pending_replies() && c.flags & CLIENT_PENDING_WRITE == 0 && c.fd >= 0 {
             c.flags |= CLIENT_PENDING_WRITE;
             self.clients_pending_write.push((c.fd, c.id));
@@ -416,6 +419,7 @@ impl Server {
             anet::close(c.fd);
             self.clients_count = self.clients_count.saturating_sub(1);
         }
+        self.pubsub_free_client(&mut c);
         if c.flags & CLIENT_MONITOR != 0 {
             self.monitors.retain(|&(_, id)| id != c.id);
         }
@@ -467,7 +471,7 @@ impl Server {
         let obl = if c.reply.is_empty() { c.buf.len() } else { c.buf.len() };
         let omem: usize = c.reply.iter().map(|ch| ch.capacity()).sum();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} multi=-1 qbuf={} qbuf-free={} argv-mem={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1",
             c.id,
             c.addr,
             c.laddr,
@@ -477,6 +481,8 @@ impl Server {
             self.unixtime - c.lastinteraction,
             c.flags_string(events & AE_WRITABLE != 0),
             c.db,
+            c.pubsub.channels.len(),
+            c.pubsub.patterns.len(),
             c.querybuf.len() - c.qb_pos.min(c.querybuf.len()),
             c.querybuf.capacity() - c.querybuf.len(),
             c.argv.mem(),
