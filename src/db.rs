@@ -231,6 +231,11 @@ impl Server {
     /// counts a keyspace hit or miss and touches the object.
     pub fn lookup_key_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(db, key);
+        // A miss is announced before the lookup proper: the borrow of the
+        // value returned on a hit rules out notifying after it.
+        if self.config.notify_keyspace_events & crate::config::NOTIFY_KEY_MISS != 0 && !self.dbs[db].dict.contains_key(key) {
+            self.notify_keyspace_event(crate::config::NOTIFY_KEY_MISS, "keymiss", key, db);
+        }
         let touch = self.touch_mode();
         match self.dbs[db].dict.get_mut(key) {
             Some(o) => {
@@ -243,6 +248,20 @@ impl Server {
                 None
             }
         }
+    }
+
+    /// Looks a key up for reading without touching it
+    /// (`lookupKeyReadWithFlags(LOOKUP_NOTOUCH)`, as EXISTS, TYPE and TTL
+    /// do): lazily expires it, counts a hit or miss and notifies a miss.
+    pub fn lookup_key_read_notouch(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.expire_if_needed(db, key);
+        if !self.dbs[db].dict.contains_key(key) {
+            self.stats.keyspace_misses += 1;
+            self.notify_keyspace_event(crate::config::NOTIFY_KEY_MISS, "keymiss", key, db);
+            return None;
+        }
+        self.stats.keyspace_hits += 1;
+        self.dbs[db].dict.find(key).map(|o| &o.val)
     }
 
     /// Looks a key up for writing (`lookupKeyWrite`): lazily expires it and

@@ -7,6 +7,7 @@
 
 use super::{arg_is, reply_help, reply_subcommand_syntax_error, reply_syntax_error, CommandDef};
 use crate::client::Client;
+use crate::config::NOTIFY_GENERIC;
 use crate::server::Server;
 use crate::util::{string2ll, string_match};
 
@@ -49,6 +50,7 @@ pub fn del_command(s: &mut Server, c: &mut Client) {
         let key = c.argv.get(j);
         s.expire_if_needed(c.db, key);
         if s.db_delete(c.db, key) {
+            s.notify_keyspace_event(NOTIFY_GENERIC, "del", key, c.db);
             deleted += 1;
         }
     }
@@ -56,25 +58,32 @@ pub fn del_command(s: &mut Server, c: &mut Client) {
     c.add_reply_long_long(deleted as i64);
 }
 
-/// EXISTS key [key ...]: counts repeated keys each time.
+/// EXISTS key [key ...]: counts repeated keys each time. A read without
+/// touching the key (`LOOKUP_NOTOUCH`): misses are counted and notified.
 pub fn exists_command(s: &mut Server, c: &mut Client) {
     let mut n = 0;
     for j in 1..c.argv.len() {
-        if s.key_exists(c.db, c.argv.get(j)) {
+        if s.lookup_key_read_notouch(c.db, c.argv.get(j)).is_some() {
             n += 1;
         }
     }
     c.add_reply_long_long(n);
 }
 
-/// TOUCH key [key ...]
+/// TOUCH key [key ...]: a read of each key (`lookupKeyRead`).
 pub fn touch_command(s: &mut Server, c: &mut Client) {
-    exists_command(s, c);
+    let mut n = 0;
+    for j in 1..c.argv.len() {
+        if s.lookup_key_read(c.db, c.argv.get(j)).is_some() {
+            n += 1;
+        }
+    }
+    c.add_reply_long_long(n);
 }
 
 /// TYPE key
 pub fn type_command(s: &mut Server, c: &mut Client) {
-    let t = match s.lookup_key_read(c.db, c.argv.get(1)) {
+    let t = match s.lookup_key_read_notouch(c.db, c.argv.get(1)) {
         Some(v) => v.type_name(),
         None => "none",
     };
@@ -261,6 +270,8 @@ fn rename_generic(s: &mut Server, c: &mut Client, nx: bool) {
     if let Some(w) = expire {
         s.dbs[db].set_expire(&dst, w);
     }
+    s.notify_keyspace_event(NOTIFY_GENERIC, "rename_from", &src, db);
+    s.notify_keyspace_event(NOTIFY_GENERIC, "rename_to", &dst, db);
     s.dirty += 1;
     if nx {
         c.add_reply_long_long(1);
@@ -323,6 +334,8 @@ pub fn move_command(s: &mut Server, c: &mut Client) {
     if let Some(w) = expire {
         s.dbs[dst].set_expire(&key, w);
     }
+    s.notify_keyspace_event(NOTIFY_GENERIC, "move_from", &key, src);
+    s.notify_keyspace_event(NOTIFY_GENERIC, "move_to", &key, dst);
     s.dirty += 1;
     c.add_reply_long_long(1);
 }
@@ -371,6 +384,7 @@ pub fn copy_command(s: &mut Server, c: &mut Client) {
     if let Some(w) = expire {
         s.dbs[dst_db].set_expire(&dst, w);
     }
+    s.notify_keyspace_event(NOTIFY_GENERIC, "copy_to", &dst, dst_db);
     s.dirty += 1;
     c.add_reply_long_long(1);
 }
@@ -537,6 +551,7 @@ fn expire_generic(s: &mut Server, c: &mut Client, basetime: i64, unit_ms: bool) 
     if when <= s.mstime && !s.loading {
         // Already expired: delete now, propagated as DEL.
         s.db_delete(db, &key);
+        s.notify_keyspace_event(NOTIFY_GENERIC, "del", &key, db);
         s.dirty += 1;
         c.rewritten = Some(crate::proto::Argv::from_slices(&[&b"DEL"[..], &key]));
         c.add_reply_long_long(1);
@@ -544,6 +559,7 @@ fn expire_generic(s: &mut Server, c: &mut Client, basetime: i64, unit_ms: bool) 
     }
     s.dbs[db].set_expire(&key, when);
     s.signal_modified_key(db, &key);
+    s.notify_keyspace_event(NOTIFY_GENERIC, "expire", &key, db);
     s.dirty += 1;
     c.add_reply_long_long(1);
 }
@@ -572,7 +588,7 @@ pub fn pexpireat_command(s: &mut Server, c: &mut Client) {
 
 fn ttl_generic(s: &mut Server, c: &mut Client, ms: bool) {
     let db = c.db;
-    if s.lookup_key_read(db, c.argv.get(1)).is_none() {
+    if s.lookup_key_read_notouch(db, c.argv.get(1)).is_none() {
         c.add_reply_long_long(-2);
         return;
     }
@@ -604,6 +620,7 @@ pub fn persist_command(s: &mut Server, c: &mut Client) {
     }
     if s.dbs[db].remove_expire(c.argv.get(1)) {
         s.signal_modified_key(db, c.argv.get(1));
+        s.notify_keyspace_event(NOTIFY_GENERIC, "persist", c.argv.get(1), db);
         s.dirty += 1;
         c.add_reply_long_long(1);
     } else {
