@@ -291,6 +291,9 @@ impl Server {
     /// unless `keepttl` (`genericSetKey`). An overwrite keeps the old
     /// object's LFU counter under an LFU policy (`dbOverwrite`).
     pub fn set_key(&mut self, db: usize, key: &[u8], val: Value, keepttl: bool) {
+        // `lookupKeyWrite` first: an expired key is deleted (and notified,
+        // and propagated) before it is overwritten.
+        self.expire_if_needed(db, key);
         let mut o = self.new_obj(val);
         let lfu = self.lfu_policy();
         let d = &mut self.dbs[db];
