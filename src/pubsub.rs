@@ -292,6 +292,52 @@ mod tests {
         );
     }
 
+    fn out(c: &Client) -> Vec<u8> {
+        let mut v = c.buf.clone();
+        for ch in &c.reply {
+            v.extend_from_slice(ch);
+        }
+        v
+    }
+
+    #[test]
+    fn delivery_to_slotted_and_running_clients() {
+        let mut s = match Server::new(crate::config::Config::with_defaults()) {
+            Ok(s) => s,
+            Err(e) => panic!("server: {}", e),
+        };
+        // A subscriber in its slot, and one that is "running" (out of it).
+        let mut idle = Box::new(Client::new(1, 3, 0));
+        let mut running = Client::new(2, 4, 0);
+        s.pubsub_subscribe_channel(&mut idle, b"ch");
+        s.pubsub_subscribe_pattern(&mut running, b"c*");
+        idle.clear_replies();
+        running.clear_replies();
+        s.clients.resize_with(5, || None);
+        s.clients[3] = Some(idle);
+
+        assert_eq!(s.pubsub_publish_message(b"ch", b"hi"), 2);
+        let idle = s.clients[3].as_ref().map(|c| out(c)).unwrap_or_default();
+        assert_eq!(idle, message_bytes(b"ch", b"hi"));
+        assert_eq!(s.clients_pending_write, vec![(3, 1)]);
+        // Parked until the running client's command is over.
+        assert!(out(&running).is_empty());
+        assert_eq!(s.pubsub.pending.len(), 1);
+        s.pubsub_deliver_pending(&mut running);
+        assert_eq!(out(&running), pmessage_bytes(b"c*", b"ch", b"hi"));
+        assert!(s.pubsub.pending.is_empty());
+
+        // A second message does not queue the idle client twice.
+        s.pubsub_publish_message(b"ch", b"again");
+        assert_eq!(s.clients_pending_write, vec![(3, 1)]);
+        s.pubsub.pending.clear();
+
+        // Freeing drops the subscriptions on both sides.
+        s.pubsub_free_client(&mut running);
+        assert!(s.pubsub.patterns.is_empty());
+        assert_eq!(s.pubsub_publish_message(b"ch", b"x"), 1);
+    }
+
     #[test]
     fn remove_subscriber_drops_empty_entries() {
         let mut t: HashMap<Box<[u8]>, Vec<ClientRef>> = HashMap::new();
