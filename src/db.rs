@@ -186,10 +186,18 @@ impl Server {
         true
     }
 
-    /// Propagates the deletion of an expired key as `DEL key`
-    /// (`propagateExpire`; UNLINK when lazyfree-lazy-expire, later).
+    /// Propagates the deletion of an expired key as `DEL key`, or `UNLINK
+    /// key` with `lazyfree-lazy-expire` (`propagateExpire`).
     pub fn propagate_expire(&mut self, db: usize, key: &[u8]) {
-        let argv = Argv::from_slices(&[&b"DEL"[..], key]);
+        let lazy = self.config.lazyfree_lazy_expire;
+        self.propagate_expire_lazy(db, key, lazy);
+    }
+
+    /// Propagates a deletion the server decided (expire, eviction) as
+    /// `UNLINK` when it was lazy, else `DEL` (`propagateExpire`'s `lazy`).
+    pub fn propagate_expire_lazy(&mut self, db: usize, key: &[u8], lazy: bool) {
+        let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        let argv = Argv::from_slices(&[cmd, key]);
         self.propagate(db, &argv);
     }
 
@@ -302,7 +310,11 @@ impl Server {
                 if lfu {
                     o.lru = old.lru;
                 }
-                *old = o;
+                let prev = std::mem::replace(old, o);
+                // `dbOverwrite`: a big old value goes to the lazyfree thread.
+                if self.config.lazyfree_lazy_server_del {
+                    self.free_obj_async(prev);
+                }
             }
             None => {
                 let ready = matches!(o.val.type_code(), crate::object::OBJ_LIST | crate::object::OBJ_ZSET);
@@ -343,9 +355,11 @@ impl Server {
         self.signal_modified_key(db, key);
     }
 
-    /// Deletes a key; true if it existed (`dbDelete`).
+    /// Deletes a key; true if it existed (`dbDelete`). A deletion the
+    /// server does on its own: lazy with `lazyfree-lazy-server-del`.
     pub fn db_delete(&mut self, db: usize, key: &[u8]) -> bool {
-        let existed = self.dbs[db].delete(key);
+        let lazy = self.config.lazyfree_lazy_server_del;
+        let existed = self.db_generic_delete(db, key, lazy);
         if existed {
             self.signal_modified_key(db, key);
         }

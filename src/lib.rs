@@ -24,6 +24,7 @@ pub mod config;
 pub mod db;
 pub mod expire;
 pub mod intset;
+pub mod lazyfree;
 pub mod dict;
 pub mod ld;
 pub mod log;

@@ -149,6 +149,8 @@ pub struct Server {
     pub clients_pending_write: Vec<(RawFd, u64)>,
     /// Clients to free in `before_sleep` (`clients_to_close`): (fd, id).
     pub clients_to_close: Vec<(RawFd, u64)>,
+    /// Biggest client buffers of the last seconds, for INFO clients.
+    pub clients_peak_mem: crate::networking::ClientsPeakMem,
     pub monitors: Vec<(RawFd, u64)>,
     pub tcp_listeners: Vec<(RawFd, String)>,
     pub unix_listener: RawFd,
@@ -235,6 +237,7 @@ impl Server {
             next_client_id: 1,
             clients_pending_write: Vec::new(),
             clients_to_close: Vec::new(),
+            clients_peak_mem: Default::default(),
             monitors: Vec::new(),
             tcp_listeners: Vec::new(),
             unix_listener: -1,
@@ -272,6 +275,7 @@ impl Server {
         self.ustime = util::ustime();
         self.mstime = self.ustime / 1000;
         self.unixtime = self.mstime / 1000;
+        crate::client::set_cached_unixtime(self.unixtime);
     }
 
     /// Raises RLIMIT_NOFILE to maxclients + reserved fds, lowering
@@ -548,7 +552,11 @@ impl Server {
     fn clients_cron(&mut self) {
         let timeout = self.config.timeout;
         let now = self.unixtime;
+        let limits = self.config.client_obuf_limits;
         let mut to_close = Vec::new();
+        let mut over_limit = Vec::new();
+        let slot_idx = self.clients_peak_mem.start_slot(now);
+        let (mut peak_in, mut peak_out) = (0, 0);
         for slot in self.clients.iter_mut() {
             let Some(c) = slot.as_mut() else { continue };
             if timeout > 0
@@ -566,9 +574,19 @@ impl Server {
             }
             c.argv.shrink(64 * 1024);
             c.querybuf_peak = c.querybuf.len();
+            // `clientsCronTrackExpansiveClients`.
+            peak_in = peak_in.max(c.input_memory());
+            peak_out = peak_out.max(c.output_buffer_memory_usage());
+            if c.output_buffer_limit_reached(&limits, now) {
+                over_limit.push((c.fd, c.id));
+            }
         }
+        self.clients_peak_mem.track(slot_idx, peak_in, peak_out);
         for (fd, id) in to_close {
             self.free_client_by_fd(fd, id);
+        }
+        for (fd, id) in over_limit {
+            self.close_client_on_output_buffer_limit_reached_sync(fd, id);
         }
     }
 
@@ -960,6 +978,7 @@ impl Server {
     /// Applies the loaded configuration's process-wide settings.
     pub fn apply_initial_config(&mut self) {
         crate::log::set_level(config::name_of(config::LOGLEVELS, self.config.loglevel));
+        crate::client::set_obuf_limits(self.config.client_obuf_limits);
     }
 }
 

@@ -19,7 +19,7 @@ macro_rules! cmd {
 
 pub static COMMANDS: &[CommandDef] = &[
     cmd!("del", del_command, -2, "write @keyspace", 1, -1, 1),
-    cmd!("unlink", del_command, -2, "write fast @keyspace", 1, -1, 1),
+    cmd!("unlink", unlink_command, -2, "write fast @keyspace", 1, -1, 1),
     cmd!("exists", exists_command, -2, "read-only fast @keyspace", 1, -1, 1),
     cmd!("type", type_command, 2, "read-only fast @keyspace", 1, 1, 1),
     cmd!("keys", keys_command, 2, "read-only sort_for_script @keyspace @dangerous", 0, 0, 0),
@@ -43,19 +43,33 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!("persist", persist_command, 2, "write fast @keyspace", 1, 1, 1),
 ];
 
-/// DEL key [key ...] (and UNLINK, which frees in the background later)
-pub fn del_command(s: &mut Server, c: &mut Client) {
+/// DEL and UNLINK (`delGenericCommand`): UNLINK, and DEL under
+/// `lazyfree-lazy-user-del`, free big values in the background.
+fn del_generic(s: &mut Server, c: &mut Client, lazy: bool) {
     let mut deleted = 0;
     for j in 1..c.argv.len() {
         let key = c.argv.get(j);
         s.expire_if_needed(c.db, key);
-        if s.db_delete(c.db, key) {
+        if s.db_generic_delete(c.db, key, lazy) {
+            s.signal_modified_key(c.db, key);
             s.notify_keyspace_event(NOTIFY_GENERIC, "del", key, c.db);
             deleted += 1;
         }
     }
     s.dirty += deleted;
     c.add_reply_long_long(deleted as i64);
+}
+
+/// DEL key [key ...]
+pub fn del_command(s: &mut Server, c: &mut Client) {
+    let lazy = s.config.lazyfree_lazy_user_del;
+    del_generic(s, c, lazy);
+}
+
+/// UNLINK key [key ...]: as DEL, but big values are freed by the lazyfree
+/// thread (see lazyfree.rs).
+pub fn unlink_command(s: &mut Server, c: &mut Client) {
+    del_generic(s, c, true);
 }
 
 /// EXISTS key [key ...]: counts repeated keys each time. A read without
@@ -421,38 +435,33 @@ pub fn swapdb_command(s: &mut Server, c: &mut Client) {
     c.add_reply_ok();
 }
 
-/// Parses the optional ASYNC|SYNC of FLUSHDB/FLUSHALL.
-fn flush_flags_ok(c: &mut Client) -> bool {
-    if c.argv.len() > 2 {
-        reply_syntax_error(c);
-        return false;
+/// Parses the optional ASYNC|SYNC of FLUSHDB/FLUSHALL
+/// (`getFlushCommandFlags`): Some(true) to flush in the background, which
+/// is the default under `lazyfree-lazy-user-flush`.
+fn flush_flags(s: &Server, c: &mut Client) -> Option<bool> {
+    match c.argv.len() {
+        1 => Some(s.config.lazyfree_lazy_user_flush),
+        2 if arg_is(c.argv.get(1), "sync") => Some(false),
+        2 if arg_is(c.argv.get(1), "async") => Some(true),
+        _ => {
+            reply_syntax_error(c);
+            None
+        }
     }
-    if c.argv.len() == 2 && !arg_is(c.argv.get(1), "async") && !arg_is(c.argv.get(1), "sync") {
-        reply_syntax_error(c);
-        return false;
-    }
-    true
 }
 
 /// FLUSHDB [ASYNC|SYNC]
 pub fn flushdb_command(s: &mut Server, c: &mut Client) {
-    if !flush_flags_ok(c) {
-        return;
-    }
-    let n = s.dbs[c.db].clear();
+    let Some(lazy) = flush_flags(s, c) else { return };
+    let n = s.empty_data(Some(c.db), lazy);
     s.dirty += n as u64;
     c.add_reply_ok();
 }
 
 /// FLUSHALL [ASYNC|SYNC]
 pub fn flushall_command(s: &mut Server, c: &mut Client) {
-    if !flush_flags_ok(c) {
-        return;
-    }
-    let mut n = 0;
-    for d in s.dbs.iter_mut() {
-        n += d.clear();
-    }
+    let Some(lazy) = flush_flags(s, c) else { return };
+    let n = s.empty_data(None, lazy);
     // Redis counts FLUSHALL as at least one change so it is propagated.
     s.dirty += n as u64 + 1;
     c.add_reply_ok();
@@ -549,11 +558,15 @@ fn expire_generic(s: &mut Server, c: &mut Client, basetime: i64, unit_ms: bool) 
         return;
     }
     if when <= s.mstime && !s.loading {
-        // Already expired: delete now, propagated as DEL.
-        s.db_delete(db, &key);
+        // Already expired: delete now, propagated as DEL (UNLINK when
+        // lazyfree-lazy-expire frees it in the background).
+        let lazy = s.config.lazyfree_lazy_expire;
+        s.db_generic_delete(db, &key, lazy);
+        s.signal_modified_key(db, &key);
         s.notify_keyspace_event(NOTIFY_GENERIC, "del", &key, db);
         s.dirty += 1;
-        c.rewritten = Some(crate::proto::Argv::from_slices(&[&b"DEL"[..], &key]));
+        let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        c.rewritten = Some(crate::proto::Argv::from_slices(&[del, &key]));
         c.add_reply_long_long(1);
         return;
     }

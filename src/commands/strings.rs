@@ -609,10 +609,14 @@ pub fn getset_command(s: &mut Server, c: &mut Client) {
 pub fn getdel_command(s: &mut Server, c: &mut Client) {
     match reply_current(s, c) {
         Ok(true) => {
-            s.db_delete(c.db, c.argv.get(1));
+            // As DEL: lazy, and propagated as UNLINK, under lazyfree-lazy-user-del.
+            let lazy = s.config.lazyfree_lazy_user_del;
+            s.db_generic_delete(c.db, c.argv.get(1), lazy);
+            s.signal_modified_key(c.db, c.argv.get(1));
             s.notify_keyspace_event(NOTIFY_GENERIC, "del", c.argv.get(1), c.db);
             s.dirty += 1;
-            c.rewritten = Some(Argv::from_slices(&[&b"DEL"[..], c.argv.get(1)]));
+            let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+            c.rewritten = Some(Argv::from_slices(&[del, c.argv.get(1)]));
         }
         _ => {}
     }
@@ -668,10 +672,14 @@ pub fn getex_command(s: &mut Server, c: &mut Client) {
     // or DEL, so that replaying it does not depend on the time.
     if let Some(w) = when {
         if w <= s.mstime {
-            // An expire in the past deletes the key, as Redis does.
-            s.db_delete(db, key);
+            // An expire in the past deletes the key, as Redis does
+            // (lazily, and propagated as UNLINK, with lazyfree-lazy-expire).
+            let lazy = s.config.lazyfree_lazy_expire;
+            s.db_generic_delete(db, key, lazy);
+            s.signal_modified_key(db, key);
             s.notify_keyspace_event(NOTIFY_GENERIC, "del", key, db);
-            c.rewritten = Some(Argv::from_slices(&[&b"DEL"[..], key]));
+            let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+            c.rewritten = Some(Argv::from_slices(&[del, key]));
         } else {
             s.dbs[db].set_expire(key, w);
             s.signal_modified_key(db, key);
