@@ -11,7 +11,9 @@
 //!    subscribers a `pmessage`. The reply is how many deliveries were made.
 //! 3. A message is appended to the subscriber's reply buffer and the
 //!    subscriber is queued in `clients_pending_write`, exactly like any
-//!    reply, so `before_sleep` writes it. A subscriber that is out of its
+//!    reply, so `before_sleep` writes it, and the pubsub class of
+//!    `client-output-buffer-limit` applies to it as to any reply (a slow
+//!    subscriber is closed there). A subscriber that is out of its
 //!    slot (it is the client whose command is running) gets the message
 //!    parked in [`PubSub::pending`] and appended right after that command
 //!    (or when it is put back into its slot).
