@@ -170,6 +170,8 @@ pub struct Client {
     pub mstate: crate::multi::MultiState,
     /// Keys this client WATCHes, as (db, key).
     pub watched_keys: Vec<crate::multi::WatchedKey>,
+    /// Channels and patterns this client is subscribed to (pubsub.rs).
+    pub pubsub: crate::pubsub::ClientPubSub,
 }
 
 impl Client {
@@ -207,6 +209,7 @@ impl Client {
             bpop: crate::blocked::BlockingState::default(),
             mstate: crate::multi::MultiState::default(),
             watched_keys: Vec::new(),
+            pubsub: Default::default(),
         }
     }
 

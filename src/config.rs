@@ -822,7 +822,7 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     special!(
         "notify-keyspace-events",
         None,
-        NOT_IMPLEMENTED,
+        0,
         get_notify_keyspace_events,
         set_notify_keyspace_events,
         &["\"\""]

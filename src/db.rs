@@ -249,6 +249,11 @@ impl Server {
     /// counts a keyspace hit or miss and touches the object.
     pub fn lookup_key_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(db, key);
+        // A miss is announced before the lookup proper: the borrow of the
+        // value returned on a hit rules out notifying after it.
+        if self.config.notify_keyspace_events & crate::config::NOTIFY_KEY_MISS != 0 && !self.dbs[db].dict.contains_key(key) {
+            self.notify_keyspace_event(crate::config::NOTIFY_KEY_MISS, "keymiss", key, db);
+        }
         let touch = self.touch_mode();
         match self.dbs[db].dict.get_mut(key) {
             Some(o) => {
@@ -261,6 +266,20 @@ impl Server {
                 None
             }
         }
+    }
+
+    /// Looks a key up for reading without touching it
+    /// (`lookupKeyReadWithFlags(LOOKUP_NOTOUCH)`, as EXISTS, TYPE and TTL
+    /// do): lazily expires it, counts a hit or miss and notifies a miss.
+    pub fn lookup_key_read_notouch(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.expire_if_needed(db, key);
+        if !self.dbs[db].dict.contains_key(key) {
+            self.stats.keyspace_misses += 1;
+            self.notify_keyspace_event(crate::config::NOTIFY_KEY_MISS, "keymiss", key, db);
+            return None;
+        }
+        self.stats.keyspace_hits += 1;
+        self.dbs[db].dict.find(key).map(|o| &o.val)
     }
 
     /// Looks a key up for writing (`lookupKeyWrite`): lazily expires it and
@@ -290,6 +309,9 @@ impl Server {
     /// unless `keepttl` (`genericSetKey`). An overwrite keeps the old
     /// object's LFU counter under an LFU policy (`dbOverwrite`).
     pub fn set_key(&mut self, db: usize, key: &[u8], val: Value, keepttl: bool) {
+        // `lookupKeyWrite` first: an expired key is deleted (and notified,
+        // and propagated) before it is overwritten.
+        self.expire_if_needed(db, key);
         let mut o = self.new_obj(val);
         let lfu = self.lfu_policy();
         let d = &mut self.dbs[db];
@@ -361,7 +383,5 @@ impl Server {
         self.touch_watched_key(db, key);
     }
 
-    /// Keyspace event notification hook (`notifyKeyspaceEvent`); the
-    /// notifications issue fills it in.
-    pub fn notify_keyspace_event(&mut self, _class: i32, _event: &str, _key: &[u8], _db: usize) {}
+    // notify_keyspace_event lives in notify.rs.
 }

@@ -48,6 +48,9 @@ impl Server {
     /// Puts a client back into its slot and, if it now has replies to
     /// send, queues it for `before_sleep`.
     pub fn put_client(&mut self, mut c: Box<Client>) {
+        if !self.pubsub.pending.is_empty() {
+            self.pubsub_deliver_pending(&mut c);
+        }
         if c.flags & CLIENT_OBUF_LIMIT_REACHED != 0 {
             self.queue_obuf_limit_close(&mut c);
         }
@@ -424,6 +427,7 @@ impl Server {
             anet::close(c.fd);
             self.clients_count = self.clients_count.saturating_sub(1);
         }
+        self.pubsub_free_client(&mut c);
         if c.flags & CLIENT_MONITOR != 0 {
             self.monitors.retain(|&(_, id)| id != c.id);
         }
@@ -530,7 +534,7 @@ impl Server {
         }
         let cmd = c.lastcmd.map(|i| self.commands.cmds[i].name).unwrap_or("NULL");
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 multi={} qbuf={} qbuf-free={} argv-mem={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} multi={} qbuf={} qbuf-free={} argv-mem={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1",
             c.id,
             c.addr,
             c.laddr,
@@ -540,6 +544,8 @@ impl Server {
             self.unixtime - c.lastinteraction,
             c.flags_string(events & AE_WRITABLE != 0),
             c.db,
+            c.pubsub.channels.len(),
+            c.pubsub.patterns.len(),
             if c.flags & CLIENT_MULTI != 0 { c.mstate.commands.len() as i64 } else { -1 },
             c.querybuf.len(),
             c.querybuf.capacity() - c.querybuf.len(),

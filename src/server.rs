@@ -166,6 +166,8 @@ pub struct Server {
     pub blocked: crate::blocked::BlockedState,
     /// Transaction state: EXEC running, MULTI propagated (multi.rs).
     pub multi: crate::multi::MultiServer,
+    /// Channel and pattern subscriptions (pubsub.rs).
+    pub pubsub: crate::pubsub::PubSub,
 
     pub commands: CommandTable,
     pub cmdstats: Vec<CommandStats>,
@@ -247,6 +249,7 @@ impl Server {
             also_propagate: Vec::new(),
             blocked,
             multi: Default::default(),
+            pubsub: Default::default(),
             cmdstats: vec![CommandStats::default(); ncmds],
             commands,
             dbs,
@@ -693,16 +696,17 @@ impl Server {
                 return true;
             }
         }
-        if self.loading && flags & CMD_LOADING == 0 {
-            self.reject_command(c, "-LOADING Redis is loading the dataset in memory");
-            return true;
-        }
+        // Before the loading check, as in Redis 6.2.
         if c.flags & CLIENT_PUBSUB != 0 && c.resp == 2 && !commands::allowed_in_pubsub(self.commands.cmds[idx].name) {
             let msg = format!(
                 "Can't execute '{}': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                 self.commands.cmds[idx].name
             );
             self.reject_command(c, &msg);
+            return true;
+        }
+        if self.loading && flags & CMD_LOADING == 0 {
+            self.reject_command(c, "-LOADING Redis is loading the dataset in memory");
             return true;
         }
         if self.command_is_paused(flags, c) {
@@ -806,6 +810,11 @@ impl Server {
         c.prevent_propagation = false;
         self.flush_also_propagate(c.flags & CLIENT_MULTI != 0);
         self.stats.numcommands += 1;
+        // Messages the command published to its own client come after
+        // its reply (inside MULTI: after EXEC's, when it is put back).
+        if !self.pubsub.pending.is_empty() && c.flags & CLIENT_MULTI == 0 {
+            self.pubsub_deliver_pending(c);
+        }
     }
 
     /// Propagates what commands queued with `also_propagate`.

@@ -202,7 +202,9 @@ pub fn hello_command(s: &mut Server, c: &mut Client) {
 /// RESET: back to a fresh connection's state.
 pub fn reset_command(s: &mut Server, c: &mut Client) {
     s.discard_transaction(c);
-    c.flags &= !(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT);
+    s.pubsub_unsubscribe_all_channels(c, false);
+    s.pubsub_unsubscribe_all_patterns(c, false);
+    c.flags &= !(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT | CLIENT_PUBSUB);
     c.db = 0;
     c.resp = 2;
     c.name = None;

@@ -7,6 +7,7 @@
 
 use super::{arg_is, reply_help, reply_subcommand_syntax_error, reply_syntax_error, CommandDef};
 use crate::client::Client;
+use crate::config::NOTIFY_GENERIC;
 use crate::server::Server;
 use crate::util::{string2ll, string_match};
 
@@ -51,6 +52,7 @@ fn del_generic(s: &mut Server, c: &mut Client, lazy: bool) {
         s.expire_if_needed(c.db, key);
         if s.db_generic_delete(c.db, key, lazy) {
             s.signal_modified_key(c.db, key);
+            s.notify_keyspace_event(NOTIFY_GENERIC, "del", key, c.db);
             deleted += 1;
         }
     }
@@ -70,25 +72,32 @@ pub fn unlink_command(s: &mut Server, c: &mut Client) {
     del_generic(s, c, true);
 }
 
-/// EXISTS key [key ...]: counts repeated keys each time.
+/// EXISTS key [key ...]: counts repeated keys each time. A read without
+/// touching the key (`LOOKUP_NOTOUCH`): misses are counted and notified.
 pub fn exists_command(s: &mut Server, c: &mut Client) {
     let mut n = 0;
     for j in 1..c.argv.len() {
-        if s.key_exists(c.db, c.argv.get(j)) {
+        if s.lookup_key_read_notouch(c.db, c.argv.get(j)).is_some() {
             n += 1;
         }
     }
     c.add_reply_long_long(n);
 }
 
-/// TOUCH key [key ...]
+/// TOUCH key [key ...]: a read of each key (`lookupKeyRead`).
 pub fn touch_command(s: &mut Server, c: &mut Client) {
-    exists_command(s, c);
+    let mut n = 0;
+    for j in 1..c.argv.len() {
+        if s.lookup_key_read(c.db, c.argv.get(j)).is_some() {
+            n += 1;
+        }
+    }
+    c.add_reply_long_long(n);
 }
 
 /// TYPE key
 pub fn type_command(s: &mut Server, c: &mut Client) {
-    let t = match s.lookup_key_read(c.db, c.argv.get(1)) {
+    let t = match s.lookup_key_read_notouch(c.db, c.argv.get(1)) {
         Some(v) => v.type_name(),
         None => "none",
     };
@@ -275,6 +284,8 @@ fn rename_generic(s: &mut Server, c: &mut Client, nx: bool) {
     if let Some(w) = expire {
         s.dbs[db].set_expire(&dst, w);
     }
+    s.notify_keyspace_event(NOTIFY_GENERIC, "rename_from", &src, db);
+    s.notify_keyspace_event(NOTIFY_GENERIC, "rename_to", &dst, db);
     s.dirty += 1;
     if nx {
         c.add_reply_long_long(1);
@@ -337,6 +348,8 @@ pub fn move_command(s: &mut Server, c: &mut Client) {
     if let Some(w) = expire {
         s.dbs[dst].set_expire(&key, w);
     }
+    s.notify_keyspace_event(NOTIFY_GENERIC, "move_from", &key, src);
+    s.notify_keyspace_event(NOTIFY_GENERIC, "move_to", &key, dst);
     s.dirty += 1;
     c.add_reply_long_long(1);
 }
@@ -385,6 +398,7 @@ pub fn copy_command(s: &mut Server, c: &mut Client) {
     if let Some(w) = expire {
         s.dbs[dst_db].set_expire(&dst, w);
     }
+    s.notify_keyspace_event(NOTIFY_GENERIC, "copy_to", &dst, dst_db);
     s.dirty += 1;
     c.add_reply_long_long(1);
 }
@@ -555,6 +569,7 @@ fn expire_generic(s: &mut Server, c: &mut Client, basetime: i64, unit_ms: bool) 
         let lazy = s.config.lazyfree_lazy_expire;
         s.db_generic_delete(db, &key, lazy);
         s.signal_modified_key(db, &key);
+        s.notify_keyspace_event(NOTIFY_GENERIC, "del", &key, db);
         s.dirty += 1;
         let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
         c.rewritten = Some(crate::proto::Argv::from_slices(&[del, &key]));
@@ -563,6 +578,7 @@ fn expire_generic(s: &mut Server, c: &mut Client, basetime: i64, unit_ms: bool) 
     }
     s.dbs[db].set_expire(&key, when);
     s.signal_modified_key(db, &key);
+    s.notify_keyspace_event(NOTIFY_GENERIC, "expire", &key, db);
     s.dirty += 1;
     c.add_reply_long_long(1);
 }
@@ -591,7 +607,7 @@ pub fn pexpireat_command(s: &mut Server, c: &mut Client) {
 
 fn ttl_generic(s: &mut Server, c: &mut Client, ms: bool) {
     let db = c.db;
-    if s.lookup_key_read(db, c.argv.get(1)).is_none() {
+    if s.lookup_key_read_notouch(db, c.argv.get(1)).is_none() {
         c.add_reply_long_long(-2);
         return;
     }
@@ -623,6 +639,7 @@ pub fn persist_command(s: &mut Server, c: &mut Client) {
     }
     if s.dbs[db].remove_expire(c.argv.get(1)) {
         s.signal_modified_key(db, c.argv.get(1));
+        s.notify_keyspace_event(NOTIFY_GENERIC, "persist", c.argv.get(1), db);
         s.dirty += 1;
         c.add_reply_long_long(1);
     } else {

@@ -576,8 +576,8 @@ impl Server {
             field!(out, "evicted_keys:{}", st.evictedkeys);
             field!(out, "keyspace_hits:{}", st.keyspace_hits);
             field!(out, "keyspace_misses:{}", st.keyspace_misses);
-            field!(out, "pubsub_channels:0");
-            field!(out, "pubsub_patterns:0");
+            field!(out, "pubsub_channels:{}", self.pubsub.channels.len());
+            field!(out, "pubsub_patterns:{}", self.pubsub.patterns.len());
             field!(out, "latest_fork_usec:{}", st.latest_fork_usec);
             field!(out, "total_forks:{}", st.total_forks);
             field!(out, "migrate_cached_sockets:0");

@@ -383,6 +383,9 @@ pub fn smove_command(s: &mut Server, c: &mut Client) {
     let ele = c.argv.get(3).to_vec();
     let src_ok = match s.lookup_key_write(db, &src) {
         None => {
+            // Redis looks both keys up before this check: an expired
+            // destination goes (and is notified) all the same.
+            s.expire_if_needed(db, &dst);
             c.add_reply_long_long(0);
             return;
         }

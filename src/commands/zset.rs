@@ -255,7 +255,7 @@ fn zset_length(v: &Value) -> usize {
 }
 
 /// Converts a ziplist-encoded set to the skiplist encoding in place.
-fn zset_convert_to_skiplist(v: &mut Value) {
+pub(crate) fn zset_convert_to_skiplist(v: &mut Value) {
     if let Value::ZsetZl(zl) = v {
         let z = ziplist_to_zsl(zl);
         *v = Value::ZsetSl(Box::new(z));
