@@ -195,7 +195,7 @@ impl Server {
 
     /// True if the maxmemory policy is an LFU one.
     pub fn lfu_policy(&self) -> bool {
-        matches!(self.config.maxmemory_policy, 1 | 5)
+        self.config.maxmemory_policy & crate::config::MAXMEMORY_FLAG_LFU != 0
     }
 
     /// How an access now updates `lru` (`lookupKey`'s touch rules).

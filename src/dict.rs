@@ -861,8 +861,44 @@ impl<K: DictKey, V> Dict<K, V> {
     fn sample_no_step(&self, count: usize) -> Vec<(&K, &V)> {
         let count = count.min(self.len());
         let mut out: Vec<(&K, &V)> = Vec::with_capacity(count);
+        self.walk_some(count, |k, v, may_repeat| {
+            // Once a bucket can be seen twice (a jump, or a wrap), check
+            // for duplicates by identity.
+            if may_repeat && out.iter().any(|(ok, _)| std::ptr::eq(*ok, k)) {
+                return false;
+            }
+            out.push((k, v));
+            true
+        });
+        out
+    }
+
+    /// Calls `f` on up to `count` entries from random places of the table,
+    /// without allocating (`dictGetSomeKeys`, for eviction sampling). As in
+    /// Redis, an entry may be passed twice when the walk jumps or wraps.
+    /// Returns how many calls were made.
+    pub fn get_some_keys<F: FnMut(&K, &V)>(&mut self, count: usize, mut f: F) -> usize {
+        let count = count.min(self.len());
+        for _ in 0..count {
+            if !self.is_rehashing() {
+                break;
+            }
+            self.rehash_step();
+        }
+        self.walk_some(count, |k, v, _| {
+            f(k, v);
+            true
+        })
+    }
+
+    /// The walk behind `sample` and `get_some_keys`: consecutive buckets
+    /// from a random start, jumping elsewhere after a run of empty ones,
+    /// at most `count * 10` steps. `store` gets each entry and whether
+    /// entries may repeat from now on, and says whether it kept it.
+    fn walk_some<'a, F: FnMut(&'a K, &'a V, bool) -> bool>(&'a self, count: usize, mut store: F) -> usize {
+        let mut stored = 0;
         if count == 0 {
-            return out;
+            return 0;
         }
         let rehashing = self.is_rehashing();
         let tables = if rehashing { 2 } else { 1 };
@@ -871,10 +907,8 @@ impl<K: DictKey, V> Dict<K, V> {
         let mut i = random_u64() & max_mask;
         let mut empty_len = 0usize;
         let mut visited: u64 = 0;
-        // Once a bucket can be seen twice (a jump, or a wrap), check for
-        // duplicates by identity.
         let mut may_repeat = false;
-        while out.len() < count && max_steps > 0 {
+        while stored < count && max_steps > 0 {
             max_steps -= 1;
             for j in 0..tables {
                 let t = &self.ht[j];
@@ -903,11 +937,10 @@ impl<K: DictKey, V> Dict<K, V> {
                         empty_len = 0;
                         let mut cur = Some(head);
                         while let Some(e) = cur {
-                            let dup = may_repeat && out.iter().any(|(k, _)| std::ptr::eq(*k, &e.key));
-                            if !dup {
-                                out.push((&e.key, &e.val));
-                                if out.len() == count {
-                                    return out;
+                            if store(&e.key, &e.val, may_repeat) {
+                                stored += 1;
+                                if stored == count {
+                                    return stored;
                                 }
                             }
                             cur = e.next.as_deref();
@@ -921,7 +954,7 @@ impl<K: DictKey, V> Dict<K, V> {
                 may_repeat = true;
             }
         }
-        out
+        stored
     }
 
     // --- accounting -----------------------------------------------------

@@ -24,6 +24,7 @@ pub mod db;
 pub mod expire;
 pub mod intset;
 pub mod dict;
+pub mod evict;
 pub mod ld;
 pub mod log;
 pub mod lzf;
