@@ -40,7 +40,7 @@ pub struct Db {
 
 impl Db {
     pub fn new(id: usize) -> Db {
-        Db { id, dict: Dict::new(), expires: Dict::new(), avg_ttl: 0, expires_cursor: 0 }
+        Db { id, dict: Dict::new_keyspace(), expires: Dict::new_keyspace(), avg_ttl: 0, expires_cursor: 0 }
     }
 
     /// Number of keys (`dictSize(db->dict)`).
@@ -104,8 +104,8 @@ impl Db {
     /// Removes every key; returns how many there were.
     pub fn clear(&mut self) -> usize {
         let n = self.dict.len();
-        self.dict = Dict::new();
-        self.expires = Dict::new();
+        self.dict = Dict::new_keyspace();
+        self.expires = Dict::new_keyspace();
         self.avg_ttl = 0;
         self.expires_cursor = 0;
         n

@@ -46,6 +46,9 @@ pub const DICT_HT_INITIAL_SIZE: usize = 4;
 pub const DICT_FORCE_RESIZE_RATIO: usize = 5;
 /// Below this fill percentage a table is worth shrinking (server.h).
 pub const HASHTABLE_MIN_FILL: usize = 10;
+/// Load factor above which a keyspace table grows even if that takes
+/// memory over `maxmemory` (`HASHTABLE_MAX_LOAD_FACTOR`).
+pub const HASHTABLE_MAX_LOAD_FACTOR: f64 = 1.618;
 /// Entries `fair_random_entry` samples to pick one from (GETFAIR_NUM_ENTRIES).
 const GETFAIR_NUM_ENTRIES: usize = 15;
 /// Chain lengths `stats` counts separately (DICT_STATS_VECTLEN).
@@ -165,6 +168,9 @@ thread_local! {
         s.k0 ^ s.k1.rotate_left(17) ^ 0x2545_f491_4f6c_dd1d
     });
     static RESIZE_ALLOWED: Cell<bool> = const { Cell::new(true) };
+    /// `maxmemory` and the memory eviction does not count, for
+    /// `expand_allowed`; 0 = no limit.
+    static EXPAND_MEMORY_LIMIT: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
 
 /// A wyrand step: the dict's random source for random keys and samples.
@@ -182,6 +188,33 @@ fn random_u64() -> u64 {
 /// The switch is per thread: the main thread owns every dict.
 pub fn set_resize_allowed(allowed: bool) {
     RESIZE_ALLOWED.with(|c| c.set(allowed));
+}
+
+/// Tells keyspace tables the memory limit their growth must respect:
+/// `maxmemory` (0 for none) and the bytes eviction does not count. The
+/// server refreshes it before each command while maxmemory is set.
+pub fn set_expand_memory_limit(maxmemory: usize, not_counted: usize) {
+    EXPAND_MEMORY_LIMIT.with(|c| c.set((maxmemory, not_counted)));
+}
+
+/// Whether a keyspace table may allocate `more_mem` bytes of buckets to
+/// grow (`dictExpandAllowed`): a new table as big as a keyspace's can by
+/// itself push memory over maxmemory and evict many keys, so growth waits
+/// while it would, until the load factor passes
+/// [`HASHTABLE_MAX_LOAD_FACTOR`] (`overMaxmemoryAfterAlloc`).
+fn expand_allowed(more_mem: usize, used_ratio: f64) -> bool {
+    if used_ratio > HASHTABLE_MAX_LOAD_FACTOR {
+        return true;
+    }
+    let (max, not_counted) = EXPAND_MEMORY_LIMIT.with(|c| c.get());
+    if max == 0 {
+        return true;
+    }
+    let used = crate::zmalloc::used_memory();
+    if used + more_mem <= max {
+        return true;
+    }
+    used.saturating_sub(not_counted) + more_mem <= max
 }
 
 /// Whether tables may grow at load factor 1 (`dict_can_resize`).
@@ -323,6 +356,9 @@ pub struct Dict<K, V> {
     /// the same reason (its buckets are all empty, but dropping them
     /// still visits each one).
     retired: Option<Vec<Bucket<K, V>>>,
+    /// A db's main or expires table: growth respects maxmemory
+    /// (`dictType.expandAllowed`).
+    keyspace: bool,
 }
 
 impl<K: DictKey, V> Default for Dict<K, V> {
@@ -342,7 +378,15 @@ impl<K, V> Drop for Dict<K, V> {
 impl<K: DictKey, V> Dict<K, V> {
     /// An empty dict; no table is allocated until the first insert.
     pub fn new() -> Self {
-        Dict { ht: [Table::empty(), Table::empty()], rehash_idx: 0, pending: None, retired: None }
+        Dict { ht: [Table::empty(), Table::empty()], rehash_idx: 0, pending: None, retired: None, keyspace: false }
+    }
+
+    /// An empty dict for a db's keys or expires, whose growth is held
+    /// back near maxmemory (see [`set_expand_memory_limit`]).
+    pub fn new_keyspace() -> Self {
+        let mut d = Self::new();
+        d.keyspace = true;
+        d
     }
 
     /// Number of entries (`dictSize`).
@@ -464,7 +508,11 @@ impl<K: DictKey, V> Dict<K, V> {
             return;
         }
         let used = self.ht[0].used;
-        if used >= size && (resize_allowed() || used / size > DICT_FORCE_RESIZE_RATIO) {
+        if used >= size
+            && (resize_allowed() || used / size > DICT_FORCE_RESIZE_RATIO)
+            && (!self.keyspace
+                || expand_allowed(next_power(used + 1) * std::mem::size_of::<Bucket<K, V>>(), used as f64 / size as f64))
+        {
             self.expand(used + 1);
         }
     }
@@ -1052,6 +1100,7 @@ fn next_power(size: usize) -> usize {
 impl<K: DictKey + Clone, V: Clone> Clone for Dict<K, V> {
     fn clone(&self) -> Self {
         let mut d = Dict::new();
+        d.keyspace = self.keyspace;
         d.expand(self.len());
         for (k, v) in self.iter() {
             d.insert(k.clone(), v.clone());

@@ -153,6 +153,7 @@ pub fn eviction_time_limit_us(tenacity: i64) -> u64 {
 /// CONFIG SET maxmemory (`updateMaxmemory`): warns when the new limit is
 /// under the memory in use, then evicts at once.
 pub fn apply_maxmemory(s: &mut Server) -> Result<(), String> {
+    s.update_expand_memory_limit();
     let max = s.config.maxmemory;
     if max != 0 {
         let used = crate::zmalloc::used_memory().saturating_sub(s.free_memory_get_not_counted_memory());
@@ -178,6 +179,15 @@ impl Server {
             overhead += self.aof.buf.capacity();
         }
         overhead
+    }
+
+    /// Gives the keyspace tables the current limit for their growth
+    /// (see `dict::set_expand_memory_limit`).
+    pub fn update_expand_memory_limit(&self) {
+        crate::dict::set_expand_memory_limit(
+            self.config.maxmemory.max(0) as usize,
+            self.free_memory_get_not_counted_memory(),
+        );
     }
 
     /// Where memory stands against `maxmemory` (`getMaxmemoryState`):
@@ -220,6 +230,7 @@ impl Server {
     /// (`performEvictions`; see the module docs). Called before every
     /// command when maxmemory is set.
     pub fn perform_evictions(&mut self) -> EvictResult {
+        self.update_expand_memory_limit();
         if !self.is_safe_to_perform_evictions() {
             return EvictResult::Ok;
         }

@@ -1221,6 +1221,7 @@ pub fn main(args: Vec<String>) -> i32 {
     });
     server.executable = std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
     server.apply_initial_config();
+    server.update_expand_memory_limit();
     setup_signal_handlers();
     server.adjust_open_files_limit();
     if server.config.daemonize || !server.config.pidfile.is_empty() {
