@@ -1248,6 +1248,56 @@ mod tests {
     }
 
     #[test]
+    fn get_some_keys_visits_existing_entries_without_collecting() {
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        for i in 0..1000 {
+            d.insert(key(i), i);
+        }
+        for _ in 0..100 {
+            let mut n = 0;
+            let got = d.get_some_keys(5, |k, v| {
+                assert_eq!(*k, key(*v));
+                n += 1;
+            });
+            assert_eq!(got, n);
+            assert_eq!(n, 5);
+        }
+        // Never more than the dict holds; nothing from an empty dict.
+        let mut small: Dict<Box<[u8]>, u64> = Dict::new();
+        small.insert(key(1), 1);
+        small.insert(key(2), 2);
+        assert!(small.get_some_keys(16, |_, _| {}) <= 2);
+        let mut empty: Dict<Box<[u8]>, u64> = Dict::new();
+        assert_eq!(empty.get_some_keys(5, |_, _| panic!("no entries")), 0);
+    }
+
+    #[test]
+    fn keyspace_tables_wait_to_grow_near_maxmemory() {
+        // A limit no growth fits under (unit tests count no memory, so
+        // any allocation is "more" than 1 byte allows).
+        set_expand_memory_limit(1, 0);
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new_keyspace();
+        let mut plain: Dict<Box<[u8]>, u64> = Dict::new();
+        for i in 0..7 {
+            d.insert(key(i), i);
+            plain.insert(key(i), i);
+        }
+        // The first table is always allocated; growth waits until the
+        // load factor passes 1.618 (7 entries in 4 buckets).
+        assert_eq!(d.slots(), DICT_HT_INITIAL_SIZE);
+        assert!(plain.slots() > DICT_HT_INITIAL_SIZE);
+        d.insert(key(7), 7);
+        assert!(d.slots() > DICT_HT_INITIAL_SIZE);
+        // No limit: the usual rule.
+        set_expand_memory_limit(0, 0);
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new_keyspace();
+        for i in 0..5 {
+            d.insert(key(i), i);
+        }
+        assert!(d.slots() > DICT_HT_INITIAL_SIZE);
+    }
+
+    #[test]
     fn insert_get_replace_add_remove() {
         let mut d: Dict<Box<[u8]>, u64> = Dict::new();
         assert!(d.is_empty());

@@ -540,6 +540,60 @@ mod tests {
         assert!(p[0].key.capacity() >= 5);
     }
 
+    /// A deterministic uniform [0, 1) source for the LFU tests.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> f64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    fn counter_after(hits: u32, log_factor: i64, seed: u64) -> u32 {
+        let mut rng = Rng(seed);
+        let mut c = crate::object::LFU_INIT_VAL;
+        for _ in 0..hits {
+            c = crate::object::lfu_log_incr(c, log_factor, rng.next());
+        }
+        c
+    }
+
+    #[test]
+    fn lfu_counter_grows_as_redis_conf_documents() {
+        // redis.conf's table for lfu-log-factor: hits -> counter.
+        for seed in [1, 0x9e37_79b9_7f4a_7c15, 42] {
+            assert!((8..=12).contains(&counter_after(100, 10, seed)));
+            assert!((16..=23).contains(&counter_after(1000, 10, seed)));
+            assert!((130..=160).contains(&counter_after(100_000, 10, seed)));
+            assert_eq!(counter_after(1_000_000, 10, seed), 255);
+            assert!((40..=58).contains(&counter_after(1000, 1, seed)));
+            assert_eq!(counter_after(100_000, 1, seed), 255);
+            assert!((90..=115).contains(&counter_after(100, 0, seed)));
+            assert!((42..=58).contains(&counter_after(100_000, 100, seed)));
+        }
+    }
+
+    #[test]
+    fn lfu_decay_counts_whole_periods_and_wraps_with_the_minute_clock() {
+        use crate::object::{lfu_decr_and_return, lfu_time_in_minutes};
+        let lru = |minute: u32, counter: u32| (minute << 8) | counter;
+        let at = |minute: i64| minute * 60;
+        // lfu-decay-time 2: one step per two whole minutes.
+        assert_eq!(lfu_decr_and_return(lru(100, 20), at(101), 2), 20);
+        assert_eq!(lfu_decr_and_return(lru(100, 20), at(102), 2), 19);
+        assert_eq!(lfu_decr_and_return(lru(100, 20), at(107), 2), 17);
+        // Never below zero.
+        assert_eq!(lfu_decr_and_return(lru(100, 3), at(200), 1), 0);
+        // The 16-bit minute clock wrapped once since the last decrement.
+        assert_eq!(lfu_time_in_minutes(at(65536 + 4)), 4);
+        assert_eq!(lfu_decr_and_return(lru(65530, 30), at(65536 + 4), 1), 30 - (65535 - 65530 + 4));
+        // The eviction score inverts the counter: rarely used scores high.
+        assert!(255 - lfu_decr_and_return(lru(100, 5), at(100), 1) > 255 - lfu_decr_and_return(lru(100, 50), at(100), 1));
+    }
+
     #[test]
     fn time_limit_follows_tenacity() {
         assert_eq!(eviction_time_limit_us(0), 0);
