@@ -88,6 +88,8 @@ pub struct EvictState {
     pub proc_running: bool,
     /// The key being evicted, its buffer reused.
     bestkey: Vec<u8>,
+    /// The DEL/UNLINK being propagated, its buffers reused.
+    del_argv: Argv,
 }
 
 impl Default for EvictState {
@@ -96,7 +98,13 @@ impl Default for EvictState {
         let pool = (0..EVPOOL_SIZE)
             .map(|_| EvictionPoolEntry { key: Vec::with_capacity(EVPOOL_CACHED_SDS_SIZE), ..Default::default() })
             .collect();
-        EvictState { pool, next_db: 0, proc_running: false, bestkey: Vec::with_capacity(EVPOOL_CACHED_SDS_SIZE) }
+        EvictState {
+            pool,
+            next_db: 0,
+            proc_running: false,
+            bestkey: Vec::with_capacity(EVPOOL_CACHED_SDS_SIZE),
+            del_argv: Argv::new(),
+        }
     }
 }
 
@@ -398,9 +406,12 @@ impl Server {
     /// before it is deleted, as `DEL` or, when it is freed lazily,
     /// `UNLINK` (`propagateExpire(db, key, lazyfree_lazy_eviction)`).
     fn propagate_deletion(&mut self, dbid: usize, key: &[u8], lazy: bool) {
-        let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
-        let argv = Argv::from_slices(&[cmd, key]);
+        let mut argv = std::mem::take(&mut self.evict.del_argv);
+        argv.clear();
+        argv.push(if lazy { b"UNLINK" } else { b"DEL" });
+        argv.push(key);
         self.propagate(dbid, &argv);
+        self.evict.del_argv = argv;
     }
 
     /// Deletes an evicted key: `dbAsyncDelete` with
