@@ -16,10 +16,11 @@
 #   BENCH_KEYS    keys for the memory-per-key figure (default 1000000)
 #   BENCH_GROW_N  SETs of random keys for the growth-latency figure (default 5000000)
 #   BENCH_TYPE_KEYS  collections per type for the types memory figure (default 1000000)
+#   BENCH_AOF_TESTS  tests of the aof section (default "set incr lpush sadd hset zadd")
 #   BENCH_MM_MAXMEMORY  maxmemory of the eviction section (default 64mb)
 #   BENCH_MM_N    random SETs per eviction run (default 2000000)
 #   BENCH_MM_ROUNDS  rounds of the eviction section (default 3)
-#   BENCH_ONLY    run only these sections: "ops", "keyspace", "types",
+#   BENCH_ONLY    run only these sections: "ops", "keyspace", "types", "aof",
 #                 "maxmemory" (default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +34,8 @@ PTESTS=${BENCH_PTESTS:-"ping_mbulk set get"}
 EXTRA=${BENCH_EXTRA:-}
 KEYS=${BENCH_KEYS:-1000000}
 GROW_N=${BENCH_GROW_N:-5000000}
-ONLY=${BENCH_ONLY:-"ops keyspace types maxmemory"}
+ONLY=${BENCH_ONLY:-"ops keyspace types aof maxmemory"}
+AOF_TESTS=${BENCH_AOF_TESTS:-"set incr lpush sadd hset zadd"}
 MM_MAX=${BENCH_MM_MAXMEMORY:-64mb}
 MM_N=${BENCH_MM_N:-2000000}
 MM_ROUNDS=${BENCH_MM_ROUNDS:-3}
@@ -57,9 +59,10 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start NAME BINARY: starts a server, sets PORT_<NAME> and PID_<NAME>.
+# start NAME BINARY [ARGS...]: starts a server, sets PORT_<NAME> and PID_<NAME>.
 start() {
     local name=$1 bin=$2 port dir more=""
+    shift 2
     # Redis 7 keeps DEBUG behind an option that 6.2 (and oxredis) lack.
     if [ "$name" = ref ] && "$bin" --version | grep -q "v=[7-9]"; then more="--enable-debug-command yes"; fi
     port=$(free_port)
@@ -67,7 +70,7 @@ start() {
     mkdir -p "$dir"
     # shellcheck disable=SC2086
     "$bin" --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
-        --logfile "$dir/log" $EXTRA $more &
+        --logfile "$dir/log" $EXTRA $more "$@" &
     local pid=$!
     PIDS+=("$pid")
     for _ in $(seq 100); do
@@ -97,8 +100,13 @@ run() {
 
 median() { sort -g | awk '{a[NR]=$1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2 }'; }
 
-start ox "$OX"
-[ -n "$REF" ] && start ref "$REF"
+# The servers bench_mode compares (the aof section switches them).
+A=ox
+B=ref
+if [[ " $ONLY " == *" ops "* || " $ONLY " == *" keyspace "* || " $ONLY " == *" types "* ]]; then
+    start ox "$OX"
+    [ -n "$REF" ] && start ref "$REF"
+fi
 
 echo "oxredis ($("$OX" --version | grep -o "v=[^ ]*\|build=[^ ]*" | tr "\n" " ")) vs redis-server ${REF:+$("$REF" --version | grep -o "v=[^ ]*")}  rounds=$ROUNDS  $(nproc) cores"
 echo "(rps = requests/s, median; us/req = server CPU time per request, median; ratios oxredis/redis: rps higher is better, us/req lower is better)"
@@ -115,7 +123,9 @@ bench_mode() {
             (( i % 2 == 0 )) && order="ref ox"
             for who in $order; do
                 [ "$who" = ref ] && [ -z "$REF" ] && continue
-                read -r r c < <(run "$who" "$t" "$n" "$@")
+                local srv=$A
+                [ "$who" = ref ] && srv=$B
+                read -r r c < <(run "$srv" "$t" "$n" "$@")
                 if [ "$who" = ox ]; then ox_r+=("$r"); ox_c+=("$c"); else rd_r+=("$r"); rd_c+=("$c"); fi
             done
         done
@@ -218,6 +228,19 @@ if [[ " $ONLY " == *" types "* ]]; then
             echo "$kind oxredis $ox_b B/key ($ox_enc)"
         fi
     done
+fi
+
+# Writes with the AOF on (appendfsync everysec) on both servers. Automatic
+# rewrites are off on both: oxredis has no background rewrite yet, and a
+# Redis rewrite child's CPU would not show in its parent's figures anyway.
+if [[ " $ONLY " == *" aof "* ]]; then
+    AOF_ARGS=(--appendonly yes --appendfsync everysec --auto-aof-rewrite-percentage 0)
+    start ox_aof "$OX" "${AOF_ARGS[@]}"
+    [ -n "$REF" ] && start ref_aof "$REF" "${AOF_ARGS[@]}"
+    A=ox_aof
+    B=ref_aof
+    bench_mode "aof everysec: -c 50 -n $N" "$N" "$AOF_TESTS" -c 50
+    bench_mode "aof everysec: -c 50 -P 16 -n $NP" "$NP" "$AOF_TESTS" -c 50 -P 16
 fi
 
 # Eviction: $MM_N SETs of random keys (100-byte values, 10M key space)

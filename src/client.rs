@@ -203,8 +203,9 @@ impl Client {
         if !self.replies_enabled() {
             return;
         }
-        let s = crate::util::reply_double_str(v);
-        self.add_reply_bulk(s.as_bytes());
+        let mut buf = [0u8; 64];
+        let s = crate::util::reply_double_into(v, &mut buf);
+        self.add_reply_bulk(s);
     }
 
     /// `+<status>\r\n`.

@@ -257,6 +257,18 @@ fn set_read<'a>(s: &'a mut Server, c: &mut Client, key: &[u8]) -> Result<Option<
     }
 }
 
+/// As `set_read`, for the key at `argv[i]`: no copy of the key name.
+fn set_read_at<'a>(s: &'a mut Server, c: &mut Client, i: usize) -> Result<Option<&'a Value>, ()> {
+    match s.lookup_key_read(c.db, c.argv.get(i)) {
+        None => Ok(None),
+        Some(v) if is_set(v) => Ok(Some(v)),
+        Some(_) => {
+            c.add_reply_error(WRONGTYPE);
+            Err(())
+        }
+    }
+}
+
 /// The set at `key` for writing, as `set_read`.
 fn set_write<'a>(s: &'a mut Server, c: &mut Client, key: &[u8]) -> Result<Option<&'a mut Value>, ()> {
     match s.lookup_key_write(c.db, key) {
@@ -420,8 +432,7 @@ pub fn smove_command(s: &mut Server, c: &mut Client) {
 
 /// SISMEMBER key member
 pub fn sismember_command(s: &mut Server, c: &mut Client) {
-    let key = c.argv.get(1).to_vec();
-    match set_read(s, c, &key) {
+    match set_read_at(s, c, 1) {
         Err(()) => {}
         Ok(None) => c.add_reply_long_long(0),
         Ok(Some(v)) => {
@@ -433,8 +444,7 @@ pub fn sismember_command(s: &mut Server, c: &mut Client) {
 
 /// SMISMEMBER key member [member ...]
 pub fn smismember_command(s: &mut Server, c: &mut Client) {
-    let key = c.argv.get(1).to_vec();
-    let Ok(v) = set_read(s, c, &key) else { return };
+    let Ok(v) = set_read_at(s, c, 1) else { return };
     let n = c.argv.len() - 2;
     c.add_reply_array_len(n);
     for j in 2..c.argv.len() {
@@ -445,8 +455,7 @@ pub fn smismember_command(s: &mut Server, c: &mut Client) {
 
 /// SCARD key
 pub fn scard_command(s: &mut Server, c: &mut Client) {
-    let key = c.argv.get(1).to_vec();
-    match set_read(s, c, &key) {
+    match set_read_at(s, c, 1) {
         Err(()) => {}
         Ok(None) => c.add_reply_long_long(0),
         Ok(Some(v)) => {
