@@ -448,3 +448,35 @@ fn object_idletime_and_freq_follow_the_policy() {
     }
     assert_eq!(c.q("OBJECT FREQ fresh").int(), f2);
 }
+
+#[test]
+fn evicting_allocates_nothing_per_key() {
+    let srv = Server::start(&["--maxmemory-policy", "allkeys-lru"]);
+    let mut c = srv.conn();
+    fill(&mut c, "base", 5000, 100, None);
+    let calls = |c: &mut Conn| c.q("DEBUG ALLOC-CALLS").int();
+    // 2000 SETs of new keys with no limit...
+    fill(&mut c, "warm", 2000, 100, None);
+    let before = calls(&mut c);
+    fill(&mut c, "a", 2000, 100, None);
+    let no_limit = calls(&mut c) - before;
+    // ...and with a limit that makes every SET evict about one key.
+    let max = used_memory(&mut c);
+    set_maxmemory(&mut c, max);
+    fill(&mut c, "warm2", 2000, 100, None);
+    let evicted_before = evicted_keys(&mut c);
+    let before = calls(&mut c);
+    fill(&mut c, "b", 2000, 100, None);
+    let evicting = calls(&mut c) - before;
+    assert!(evicted_keys(&mut c) - evicted_before >= 1900);
+    assert!(no_limit >= 2000, "{}", no_limit);
+    assert!(evicting <= no_limit + 100, "{} allocator calls while evicting, {} without", evicting, no_limit);
+    // Reads under a limit that is not reached allocate nothing either.
+    set_maxmemory(&mut c, max * 4);
+    let gets: Vec<Vec<String>> = (0..2000).map(|i| vec!["GET".to_string(), format!("b:{}", i)]).collect();
+    pipeline(&mut c, &gets);
+    let before = calls(&mut c);
+    pipeline(&mut c, &gets);
+    let reads = calls(&mut c) - before;
+    assert!(reads < 100, "{} allocator calls for 2000 GETs", reads);
+}
