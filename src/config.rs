@@ -155,6 +155,7 @@ pub const LOGLEVELS: &[(&str, i32)] = &[("debug", 0), ("verbose", 1), ("notice",
 pub const MAXMEMORY_FLAG_LRU: i32 = 1 << 0;
 pub const MAXMEMORY_FLAG_LFU: i32 = 1 << 1;
 pub const MAXMEMORY_FLAG_ALLKEYS: i32 = 1 << 2;
+#[allow(clippy::identity_op)] // written as Redis writes it: policy 0
 pub const MAXMEMORY_VOLATILE_LRU: i32 = (0 << 8) | MAXMEMORY_FLAG_LRU;
 pub const MAXMEMORY_VOLATILE_LFU: i32 = (1 << 8) | MAXMEMORY_FLAG_LFU;
 pub const MAXMEMORY_VOLATILE_TTL: i32 = 2 << 8;

@@ -10,7 +10,7 @@
 mod common;
 
 use common::{Conn, Reply, Server, TempDir};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
