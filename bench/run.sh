@@ -278,7 +278,7 @@ mm_mode() {
         (( i % 2 == 0 )) && order="ref ox"
         for who in $order; do
             [ "$who" = ref ] && [ -z "$REF" ] && continue
-            read -r r c u m e k < <(mm_run "$who" "$@")
+            read -r r c u m e k < <(mm_run "${who}_mm" "$@")
             if [ "$who" = ox ]; then ox_r+=("$r"); ox_c+=("$c"); ox_tail="$u $m $e $k"
             else rd_r+=("$r"); rd_c+=("$c"); rd_tail="$u $m $e $k"; fi
         done
@@ -306,6 +306,8 @@ mm_mode() {
 if [[ " $ONLY " == *" maxmemory "* ]]; then
     echo
     echo "== maxmemory $MM_MAX allkeys-lru: $MM_N SETs of random keys (-r 10000000 -d 100), rounds=$MM_ROUNDS =="
+    start ox_mm "$OX"
+    [ -n "$REF" ] && start ref_mm "$REF"
     printf '%-12s %12s %12s %7s %9s %9s %7s\n' test ox_rps redis_rps ratio ox_us/req rd_us/req ratio
     mm_mode "set -c 50" -c 50
     mm_mode "set -P 16" -c 50 -P 16
