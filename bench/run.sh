@@ -17,7 +17,11 @@
 #   BENCH_GROW_N  SETs of random keys for the growth-latency figure (default 5000000)
 #   BENCH_TYPE_KEYS  collections per type for the types memory figure (default 1000000)
 #   BENCH_AOF_TESTS  tests of the aof section (default "set incr lpush sadd hset zadd")
-#   BENCH_ONLY    run only these sections: "ops", "keyspace", "types", "aof" (default all)
+#   BENCH_MM_MAXMEMORY  maxmemory of the eviction section (default 64mb)
+#   BENCH_MM_N    random SETs per eviction run (default 2000000)
+#   BENCH_MM_ROUNDS  rounds of the eviction section (default 3)
+#   BENCH_ONLY    run only these sections: "ops", "keyspace", "types", "aof",
+#                 "maxmemory" (default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,8 +34,11 @@ PTESTS=${BENCH_PTESTS:-"ping_mbulk set get"}
 EXTRA=${BENCH_EXTRA:-}
 KEYS=${BENCH_KEYS:-1000000}
 GROW_N=${BENCH_GROW_N:-5000000}
-ONLY=${BENCH_ONLY:-"ops keyspace types aof"}
+ONLY=${BENCH_ONLY:-"ops keyspace types aof maxmemory"}
 AOF_TESTS=${BENCH_AOF_TESTS:-"set incr lpush sadd hset zadd"}
+MM_MAX=${BENCH_MM_MAXMEMORY:-64mb}
+MM_N=${BENCH_MM_N:-2000000}
+MM_ROUNDS=${BENCH_MM_ROUNDS:-3}
 TYPE_KEYS=${BENCH_TYPE_KEYS:-1000000}
 TCK=$(getconf CLK_TCK)
 
@@ -234,4 +241,74 @@ if [[ " $ONLY " == *" aof "* ]]; then
     B=ref_aof
     bench_mode "aof everysec: -c 50 -n $N" "$N" "$AOF_TESTS" -c 50
     bench_mode "aof everysec: -c 50 -P 16 -n $NP" "$NP" "$AOF_TESTS" -c 50 -P 16
+fi
+
+# Eviction: $MM_N SETs of random keys (100-byte values, 10M key space)
+# into a server capped at maxmemory $MM_MAX with allkeys-lru, so that
+# after the first few hundred thousand keys nearly every SET evicts.
+# Prints "rps us_per_req used_memory maxmemory evicted_keys dbsize".
+mm_run() {
+    local name=$1 port pid before after out rps used max evicted keys; shift
+    port=$(eval echo "\$PORT_$name")
+    pid=$(eval echo "\$PID_$name")
+    redis-cli -p "$port" flushall >/dev/null
+    redis-cli -p "$port" config set maxmemory-policy allkeys-lru >/dev/null
+    redis-cli -p "$port" config set maxmemory "$MM_MAX" >/dev/null
+    redis-cli -p "$port" config resetstat >/dev/null
+    before=$(cpu_ticks "$pid")
+    out=$(redis-benchmark -p "$port" -t set -n "$MM_N" -r 10000000 -d 100 --csv "$@" 2>/dev/null | tail -n 1)
+    after=$(cpu_ticks "$pid")
+    rps=$(echo "$out" | awk -F'"' '{print $4}')
+    used=$(info_field "$port" memory used_memory)
+    max=$(info_field "$port" memory maxmemory)
+    evicted=$(info_field "$port" stats evicted_keys)
+    keys=$(redis-cli -p "$port" dbsize)
+    redis-cli -p "$port" config set maxmemory 0 >/dev/null
+    redis-cli -p "$port" config set maxmemory-policy noeviction >/dev/null
+    redis-cli -p "$port" flushall >/dev/null
+    awk -v r="$rps" -v d=$((after - before)) -v t="$TCK" -v n="$MM_N" -v u="$used" -v m="$max" -v e="$evicted" -v k="$keys" \
+        'BEGIN { printf "%s %.3f %s %s %s %s\n", r, d * 1e6 / t / n, u, m, e, k }'
+}
+
+mm_mode() {
+    local label=$1; shift
+    local ox_r=() ox_c=() rd_r=() rd_c=() ox_tail="" rd_tail=""
+    for i in $(seq "$MM_ROUNDS"); do
+        local order="ox ref"
+        (( i % 2 == 0 )) && order="ref ox"
+        for who in $order; do
+            [ "$who" = ref ] && [ -z "$REF" ] && continue
+            read -r r c u m e k < <(mm_run "${who}_mm" "$@")
+            if [ "$who" = ox ]; then ox_r+=("$r"); ox_c+=("$c"); ox_tail="$u $m $e $k"
+            else rd_r+=("$r"); rd_c+=("$c"); rd_tail="$u $m $e $k"; fi
+        done
+    done
+    local orps ocpu rrps=0 rcpu=0
+    orps=$(printf '%s\n' "${ox_r[@]}" | median)
+    ocpu=$(printf '%s\n' "${ox_c[@]}" | median)
+    if [ -n "$REF" ]; then
+        rrps=$(printf '%s\n' "${rd_r[@]}" | median)
+        rcpu=$(printf '%s\n' "${rd_c[@]}" | median)
+    fi
+    awk -v t="$label" -v a="$orps" -v b="$rrps" -v c="$ocpu" -v d="$rcpu" -v ref="$REF" 'BEGIN {
+        if (ref != "") printf "%-12s %12.0f %12.0f %6.2fx %9.3f %9.3f %6.2fx\n", t, a, b, (b > 0 ? a / b : 0), c, d, (d > 0 ? c / d : 0)
+        else printf "%-12s %12.0f %12s %7s %9.3f %9s %7s\n", t, a, "-", "-", c, "-", "-" }'
+    for pair in "oxredis:$ox_tail" "redis:$rd_tail"; do
+        local who=${pair%%:*} rest=${pair#*:}
+        [ -z "$rest" ] && continue
+        read -r u m e k <<< "$rest"
+        awk -v w="$who" -v u="$u" -v m="$m" -v e="$e" -v k="$k" 'BEGIN {
+            printf "  %-8s end of last run: used_memory %.2f MB = %.1f%% of maxmemory %.0f MB; %d keys held, %d evicted\n",
+                w, u / 1048576, (m > 0 ? u * 100 / m : 0), m / 1048576, k, e }'
+    done
+}
+
+if [[ " $ONLY " == *" maxmemory "* ]]; then
+    echo
+    echo "== maxmemory $MM_MAX allkeys-lru: $MM_N SETs of random keys (-r 10000000 -d 100), rounds=$MM_ROUNDS =="
+    start ox_mm "$OX"
+    [ -n "$REF" ] && start ref_mm "$REF"
+    printf '%-12s %12s %12s %7s %9s %9s %7s\n' test ox_rps redis_rps ratio ox_us/req rd_us/req ratio
+    mm_mode "set -c 50" -c 50
+    mm_mode "set -P 16" -c 50 -P 16
 fi

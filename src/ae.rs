@@ -59,6 +59,8 @@ pub enum FileProc {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeProc {
     ServerCron,
+    /// Goes on evicting keys when one run ran out of time (evict.rs).
+    Eviction,
 }
 
 #[derive(Clone, Copy, Default)]

@@ -112,6 +112,8 @@ pub struct Config {
     pub dir: String,
     pub maxmemory: i64,
     pub maxmemory_policy: i32,
+    pub maxmemory_samples: i64,
+    pub maxmemory_eviction_tenacity: i64,
     pub appendonly: bool,
     pub appendfilename: String,
     pub appendfsync: i32,
@@ -155,15 +157,29 @@ pub struct Config {
 }
 
 pub const LOGLEVELS: &[(&str, i32)] = &[("debug", 0), ("verbose", 1), ("notice", 2), ("warning", 3)];
+/// `maxmemory-policy` values are Redis's: a policy number in the high
+/// bits, and flags saying what it samples and how it scores a key.
+pub const MAXMEMORY_FLAG_LRU: i32 = 1 << 0;
+pub const MAXMEMORY_FLAG_LFU: i32 = 1 << 1;
+pub const MAXMEMORY_FLAG_ALLKEYS: i32 = 1 << 2;
+#[allow(clippy::identity_op)] // written as Redis writes it: policy 0
+pub const MAXMEMORY_VOLATILE_LRU: i32 = (0 << 8) | MAXMEMORY_FLAG_LRU;
+pub const MAXMEMORY_VOLATILE_LFU: i32 = (1 << 8) | MAXMEMORY_FLAG_LFU;
+pub const MAXMEMORY_VOLATILE_TTL: i32 = 2 << 8;
+pub const MAXMEMORY_VOLATILE_RANDOM: i32 = 3 << 8;
+pub const MAXMEMORY_ALLKEYS_LRU: i32 = (4 << 8) | MAXMEMORY_FLAG_LRU | MAXMEMORY_FLAG_ALLKEYS;
+pub const MAXMEMORY_ALLKEYS_LFU: i32 = (5 << 8) | MAXMEMORY_FLAG_LFU | MAXMEMORY_FLAG_ALLKEYS;
+pub const MAXMEMORY_ALLKEYS_RANDOM: i32 = (6 << 8) | MAXMEMORY_FLAG_ALLKEYS;
+pub const MAXMEMORY_NO_EVICTION: i32 = 7 << 8;
 pub const MAXMEMORY_POLICIES: &[(&str, i32)] = &[
-    ("volatile-lru", 0),
-    ("volatile-lfu", 1),
-    ("volatile-random", 2),
-    ("volatile-ttl", 3),
-    ("allkeys-lru", 4),
-    ("allkeys-lfu", 5),
-    ("allkeys-random", 6),
-    ("noeviction", 7),
+    ("volatile-lru", MAXMEMORY_VOLATILE_LRU),
+    ("volatile-lfu", MAXMEMORY_VOLATILE_LFU),
+    ("volatile-random", MAXMEMORY_VOLATILE_RANDOM),
+    ("volatile-ttl", MAXMEMORY_VOLATILE_TTL),
+    ("allkeys-lru", MAXMEMORY_ALLKEYS_LRU),
+    ("allkeys-lfu", MAXMEMORY_ALLKEYS_LFU),
+    ("allkeys-random", MAXMEMORY_ALLKEYS_RANDOM),
+    ("noeviction", MAXMEMORY_NO_EVICTION),
 ];
 pub const APPENDFSYNC: &[(&str, i32)] = &[("no", 0), ("always", 1), ("everysec", 2)];
 pub const SUPERVISED: &[(&str, i32)] = &[("upstart", 1), ("systemd", 2), ("auto", 3), ("no", 0)];
@@ -689,8 +705,8 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
         kind: Kind::Special { get: get_save, set: set_save, default: &["3600 1 300 100 60 10000"] },
     },
     str_cfg!("dbfilename", None, dbfilename, "dump.rdb", NOT_IMPLEMENTED, None),
-    int_cfg!("maxmemory", None, maxmemory, 0, 0, LONG_MAX, MEMORY | NOT_IMPLEMENTED, None),
-    enum_cfg!("maxmemory-policy", None, maxmemory_policy, MAXMEMORY_POLICIES, 7, NOT_IMPLEMENTED, None),
+    int_cfg!("maxmemory", None, maxmemory, 0, 0, LONG_MAX, MEMORY, Some(crate::evict::apply_maxmemory)),
+    enum_cfg!("maxmemory-policy", None, maxmemory_policy, MAXMEMORY_POLICIES, MAXMEMORY_NO_EVICTION, 0, None),
     bool_cfg!("appendonly", None, appendonly, false, 0, Some(apply_appendonly)),
     str_cfg!("appendfilename", None, appendfilename, "appendonly.aof", IMMUTABLE, None),
     enum_cfg!("appendfsync", None, appendfsync, APPENDFSYNC, AOF_FSYNC_EVERYSEC, 0, None),
@@ -785,8 +801,8 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     special!("user", None, IMMUTABLE | HIDDEN | NOT_IMPLEMENTED, get_acl_users, set_acl_user, &[]),
     special!("loadmodule", None, IMMUTABLE | HIDDEN | NOT_IMPLEMENTED, get_load_modules, set_load_module, &[]),
     // Memory management and eviction.
-    stored_int!("maxmemory-samples", None, 5, 1, INT_MAX, 0),
-    stored_int!("maxmemory-eviction-tenacity", None, 10, 0, 100, 0),
+    int_cfg!("maxmemory-samples", None, maxmemory_samples, 5, 1, INT_MAX, 0, None),
+    int_cfg!("maxmemory-eviction-tenacity", None, maxmemory_eviction_tenacity, 10, 0, 100, 0, None),
     int_cfg!("lfu-log-factor", None, lfu_log_factor, 10, 0, INT_MAX, 0, None),
     int_cfg!("lfu-decay-time", None, lfu_decay_time, 1, 0, INT_MAX, 0, None),
     int_cfg!("active-expire-effort", None, active_expire_effort, 1, 1, 10, 0, None),

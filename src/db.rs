@@ -45,8 +45,8 @@ impl Db {
     pub fn new(id: usize) -> Db {
         Db {
             id,
-            dict: Dict::new(),
-            expires: Dict::new(),
+            dict: Dict::new_keyspace(),
+            expires: Dict::new_keyspace(),
             avg_ttl: 0,
             expires_cursor: 0,
             watched_keys: std::collections::HashMap::new(),
@@ -114,8 +114,8 @@ impl Db {
     /// Removes every key; returns how many there were.
     pub fn clear(&mut self) -> usize {
         let n = self.dict.len();
-        self.dict = Dict::new();
-        self.expires = Dict::new();
+        self.dict = Dict::new_keyspace();
+        self.expires = Dict::new_keyspace();
         self.avg_ttl = 0;
         self.expires_cursor = 0;
         n
@@ -213,7 +213,7 @@ impl Server {
 
     /// True if the maxmemory policy is an LFU one.
     pub fn lfu_policy(&self) -> bool {
-        matches!(self.config.maxmemory_policy, 1 | 5)
+        self.config.maxmemory_policy & crate::config::MAXMEMORY_FLAG_LFU != 0
     }
 
     /// How an access now updates `lru` (`lookupKey`'s touch rules).

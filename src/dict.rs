@@ -46,6 +46,9 @@ pub const DICT_HT_INITIAL_SIZE: usize = 4;
 pub const DICT_FORCE_RESIZE_RATIO: usize = 5;
 /// Below this fill percentage a table is worth shrinking (server.h).
 pub const HASHTABLE_MIN_FILL: usize = 10;
+/// Load factor above which a keyspace table grows even if that takes
+/// memory over `maxmemory` (`HASHTABLE_MAX_LOAD_FACTOR`).
+pub const HASHTABLE_MAX_LOAD_FACTOR: f64 = 1.618;
 /// Entries `fair_random_entry` samples to pick one from (GETFAIR_NUM_ENTRIES).
 const GETFAIR_NUM_ENTRIES: usize = 15;
 /// Chain lengths `stats` counts separately (DICT_STATS_VECTLEN).
@@ -165,6 +168,9 @@ thread_local! {
         s.k0 ^ s.k1.rotate_left(17) ^ 0x2545_f491_4f6c_dd1d
     });
     static RESIZE_ALLOWED: Cell<bool> = const { Cell::new(true) };
+    /// `maxmemory` and the memory eviction does not count, for
+    /// `expand_allowed`; 0 = no limit.
+    static EXPAND_MEMORY_LIMIT: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
 
 /// A wyrand step: the dict's random source for random keys and samples.
@@ -182,6 +188,33 @@ fn random_u64() -> u64 {
 /// The switch is per thread: the main thread owns every dict.
 pub fn set_resize_allowed(allowed: bool) {
     RESIZE_ALLOWED.with(|c| c.set(allowed));
+}
+
+/// Tells keyspace tables the memory limit their growth must respect:
+/// `maxmemory` (0 for none) and the bytes eviction does not count. The
+/// server refreshes it before each command while maxmemory is set.
+pub fn set_expand_memory_limit(maxmemory: usize, not_counted: usize) {
+    EXPAND_MEMORY_LIMIT.with(|c| c.set((maxmemory, not_counted)));
+}
+
+/// Whether a keyspace table may allocate `more_mem` bytes of buckets to
+/// grow (`dictExpandAllowed`): a new table as big as a keyspace's can by
+/// itself push memory over maxmemory and evict many keys, so growth waits
+/// while it would, until the load factor passes
+/// [`HASHTABLE_MAX_LOAD_FACTOR`] (`overMaxmemoryAfterAlloc`).
+fn expand_allowed(more_mem: usize, used_ratio: f64) -> bool {
+    if used_ratio > HASHTABLE_MAX_LOAD_FACTOR {
+        return true;
+    }
+    let (max, not_counted) = EXPAND_MEMORY_LIMIT.with(|c| c.get());
+    if max == 0 {
+        return true;
+    }
+    let used = crate::zmalloc::used_memory();
+    if used + more_mem <= max {
+        return true;
+    }
+    used.saturating_sub(not_counted) + more_mem <= max
 }
 
 /// Whether tables may grow at load factor 1 (`dict_can_resize`).
@@ -332,6 +365,9 @@ pub struct Dict<K, V> {
     /// the same reason (its buckets are all empty, but dropping them
     /// still visits each one).
     retired: Option<Vec<Bucket<K, V>>>,
+    /// A db's main or expires table: growth respects maxmemory
+    /// (`dictType.expandAllowed`).
+    keyspace: bool,
 }
 
 impl<K: DictKey, V> Default for Dict<K, V> {
@@ -351,7 +387,15 @@ impl<K, V> Drop for Dict<K, V> {
 impl<K: DictKey, V> Dict<K, V> {
     /// An empty dict; no table is allocated until the first insert.
     pub fn new() -> Self {
-        Dict { ht: [Table::empty(), Table::empty()], rehash_idx: 0, pending: None, retired: None }
+        Dict { ht: [Table::empty(), Table::empty()], rehash_idx: 0, pending: None, retired: None, keyspace: false }
+    }
+
+    /// An empty dict for a db's keys or expires, whose growth is held
+    /// back near maxmemory (see [`set_expand_memory_limit`]).
+    pub fn new_keyspace() -> Self {
+        let mut d = Self::new();
+        d.keyspace = true;
+        d
     }
 
     /// Number of entries (`dictSize`).
@@ -473,7 +517,11 @@ impl<K: DictKey, V> Dict<K, V> {
             return;
         }
         let used = self.ht[0].used;
-        if used >= size && (resize_allowed() || used / size > DICT_FORCE_RESIZE_RATIO) {
+        if used >= size
+            && (resize_allowed() || used / size > DICT_FORCE_RESIZE_RATIO)
+            && (!self.keyspace
+                || expand_allowed(next_power(used + 1) * std::mem::size_of::<Bucket<K, V>>(), used as f64 / size as f64))
+        {
             self.expand(used + 1);
         }
     }
@@ -870,8 +918,44 @@ impl<K: DictKey, V> Dict<K, V> {
     fn sample_no_step(&self, count: usize) -> Vec<(&K, &V)> {
         let count = count.min(self.len());
         let mut out: Vec<(&K, &V)> = Vec::with_capacity(count);
+        self.walk_some(count, |k, v, may_repeat| {
+            // Once a bucket can be seen twice (a jump, or a wrap), check
+            // for duplicates by identity.
+            if may_repeat && out.iter().any(|(ok, _)| std::ptr::eq(*ok, k)) {
+                return false;
+            }
+            out.push((k, v));
+            true
+        });
+        out
+    }
+
+    /// Calls `f` on up to `count` entries from random places of the table,
+    /// without allocating (`dictGetSomeKeys`, for eviction sampling). As in
+    /// Redis, an entry may be passed twice when the walk jumps or wraps.
+    /// Returns how many calls were made.
+    pub fn get_some_keys<F: FnMut(&K, &V)>(&mut self, count: usize, mut f: F) -> usize {
+        let count = count.min(self.len());
+        for _ in 0..count {
+            if !self.is_rehashing() {
+                break;
+            }
+            self.rehash_step();
+        }
+        self.walk_some(count, |k, v, _| {
+            f(k, v);
+            true
+        })
+    }
+
+    /// The walk behind `sample` and `get_some_keys`: consecutive buckets
+    /// from a random start, jumping elsewhere after a run of empty ones,
+    /// at most `count * 10` steps. `store` gets each entry and whether
+    /// entries may repeat from now on, and says whether it kept it.
+    fn walk_some<'a, F: FnMut(&'a K, &'a V, bool) -> bool>(&'a self, count: usize, mut store: F) -> usize {
+        let mut stored = 0;
         if count == 0 {
-            return out;
+            return 0;
         }
         let rehashing = self.is_rehashing();
         let tables = if rehashing { 2 } else { 1 };
@@ -880,10 +964,8 @@ impl<K: DictKey, V> Dict<K, V> {
         let mut i = random_u64() & max_mask;
         let mut empty_len = 0usize;
         let mut visited: u64 = 0;
-        // Once a bucket can be seen twice (a jump, or a wrap), check for
-        // duplicates by identity.
         let mut may_repeat = false;
-        while out.len() < count && max_steps > 0 {
+        while stored < count && max_steps > 0 {
             max_steps -= 1;
             for j in 0..tables {
                 let t = &self.ht[j];
@@ -912,11 +994,10 @@ impl<K: DictKey, V> Dict<K, V> {
                         empty_len = 0;
                         let mut cur = Some(head);
                         while let Some(e) = cur {
-                            let dup = may_repeat && out.iter().any(|(k, _)| std::ptr::eq(*k, &e.key));
-                            if !dup {
-                                out.push((&e.key, &e.val));
-                                if out.len() == count {
-                                    return out;
+                            if store(&e.key, &e.val, may_repeat) {
+                                stored += 1;
+                                if stored == count {
+                                    return stored;
                                 }
                             }
                             cur = e.next.as_deref();
@@ -930,7 +1011,7 @@ impl<K: DictKey, V> Dict<K, V> {
                 may_repeat = true;
             }
         }
-        out
+        stored
     }
 
     // --- accounting -----------------------------------------------------
@@ -1028,6 +1109,7 @@ fn next_power(size: usize) -> usize {
 impl<K: DictKey + Clone, V: Clone> Clone for Dict<K, V> {
     fn clone(&self) -> Self {
         let mut d = Dict::new();
+        d.keyspace = self.keyspace;
         d.expand(self.len());
         for (k, v) in self.iter() {
             d.insert(k.clone(), v.clone());
@@ -1172,6 +1254,56 @@ mod tests {
         }
         assert_eq!(seen.len(), d.len());
         assert_eq!(d.iter().count(), d.len());
+    }
+
+    #[test]
+    fn get_some_keys_visits_existing_entries_without_collecting() {
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        for i in 0..1000 {
+            d.insert(key(i), i);
+        }
+        for _ in 0..100 {
+            let mut n = 0;
+            let got = d.get_some_keys(5, |k, v| {
+                assert_eq!(*k, key(*v));
+                n += 1;
+            });
+            assert_eq!(got, n);
+            assert_eq!(n, 5);
+        }
+        // Never more than the dict holds; nothing from an empty dict.
+        let mut small: Dict<Box<[u8]>, u64> = Dict::new();
+        small.insert(key(1), 1);
+        small.insert(key(2), 2);
+        assert!(small.get_some_keys(16, |_, _| {}) <= 2);
+        let mut empty: Dict<Box<[u8]>, u64> = Dict::new();
+        assert_eq!(empty.get_some_keys(5, |_, _| panic!("no entries")), 0);
+    }
+
+    #[test]
+    fn keyspace_tables_wait_to_grow_near_maxmemory() {
+        // A limit no growth fits under (unit tests count no memory, so
+        // any allocation is "more" than 1 byte allows).
+        set_expand_memory_limit(1, 0);
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new_keyspace();
+        let mut plain: Dict<Box<[u8]>, u64> = Dict::new();
+        for i in 0..7 {
+            d.insert(key(i), i);
+            plain.insert(key(i), i);
+        }
+        // The first table is always allocated; growth waits until the
+        // load factor passes 1.618 (7 entries in 4 buckets).
+        assert_eq!(d.slots(), DICT_HT_INITIAL_SIZE);
+        assert!(plain.slots() > DICT_HT_INITIAL_SIZE);
+        d.insert(key(7), 7);
+        assert!(d.slots() > DICT_HT_INITIAL_SIZE);
+        // No limit: the usual rule.
+        set_expand_memory_limit(0, 0);
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new_keyspace();
+        for i in 0..5 {
+            d.insert(key(i), i);
+        }
+        assert!(d.slots() > DICT_HT_INITIAL_SIZE);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod expire;
 pub mod intset;
 pub mod lazyfree;
 pub mod dict;
+pub mod evict;
 pub mod ld;
 pub mod log;
 pub mod lzf;

@@ -102,6 +102,10 @@ pub struct Stats {
     pub net_output_bytes: u64,
     pub expiredkeys: u64,
     pub evictedkeys: u64,
+    /// Microseconds spent over maxmemory, and when the current stretch
+    /// began (Redis 7.0's `stat_*_eviction_exceeded_time`).
+    pub total_eviction_exceeded_time: u64,
+    pub last_eviction_exceeded_time: Option<u64>,
     /// Running estimate of the share of expired keys still in memory.
     pub expired_stale_perc: f64,
     pub expired_time_cap_reached_count: u64,
@@ -190,6 +194,8 @@ pub struct Server {
     pub active_expire_enabled: bool,
     /// State of the active expire cycle and of the databases cron.
     pub expire: crate::expire::ExpireState,
+    /// The eviction pool and time event state (evict.rs).
+    pub evict: crate::evict::EvictState,
     pub arch_bits: u32,
     /// Scratch buffers reused each loop iteration.
     scratch_fired: Vec<ae::Fired>,
@@ -267,6 +273,7 @@ impl Server {
             shutdown_asap: false,
             active_expire_enabled: true,
             expire: Default::default(),
+            evict: Default::default(),
             arch_bits: (std::mem::size_of::<usize>() * 8) as u32,
             scratch_fired: Vec::with_capacity(1024),
             scratch_due: Vec::new(),
@@ -466,6 +473,7 @@ impl Server {
         for &(id, p) in due.iter() {
             let next = match p {
                 TimeProc::ServerCron => self.server_cron(),
+                TimeProc::Eviction => self.eviction_time_proc(),
             };
             self.el.reschedule_time_event(id, next);
         }
@@ -688,6 +696,10 @@ impl Server {
         }
         if self.auth_required(c) && flags & CMD_NO_AUTH == 0 {
             self.reject_command(c, "-NOAUTH Authentication required.");
+            return true;
+        }
+        if self.config.maxmemory != 0 && self.maxmemory_rejects_command(c, idx, flags) {
+            self.reject_command(c, crate::evict::OOM_ERROR);
             return true;
         }
         if flags & CMD_WRITE != 0 || self.commands.cmds[idx].name == "ping" {
@@ -1256,6 +1268,7 @@ pub fn main(args: Vec<String>) -> i32 {
     });
     server.executable = std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
     server.apply_initial_config();
+    server.update_expand_memory_limit();
     setup_signal_handlers();
     server.adjust_open_files_limit();
     if server.config.daemonize || !server.config.pidfile.is_empty() {
@@ -1295,6 +1308,12 @@ pub fn main(args: Vec<String>) -> i32 {
     }
     if server.unix_listener >= 0 {
         log::info!("The server is now ready to accept connections at {}", server.config.unixsocket);
+    }
+    if server.config.maxmemory > 0 && server.config.maxmemory < 1024 * 1024 {
+        log::warn!(
+            "WARNING: You specified a maxmemory value that is less than 1MB (current value is {} bytes). Are you sure this is what you really want?",
+            server.config.maxmemory
+        );
     }
     server.ae_main();
     0

@@ -459,7 +459,8 @@ impl Server {
             }
             let clients_mem = clients_slaves + clients_normal;
             let dict_overhead: usize = self.dbs.iter().map(|d| d.overhead()).sum();
-            let overhead = (self.startup_memory + clients_mem + dict_overhead).min(used);
+            let aof_buffer = if self.aof.state != crate::aof::AofStatus::Off { self.aof.buf.capacity() } else { 0 };
+            let overhead = (self.startup_memory + clients_mem + dict_overhead + aof_buffer).min(used);
             let dataset = used - overhead;
             let net = used.saturating_sub(self.startup_memory);
             field!(out, "used_memory_overhead:{}", overhead);
@@ -487,11 +488,11 @@ impl Server {
             field!(out, "rss_overhead_bytes:0");
             field!(out, "mem_fragmentation_ratio:{:.2}", frag);
             field!(out, "mem_fragmentation_bytes:{}", rss as i64 - used as i64);
-            field!(out, "mem_not_counted_for_evict:0");
+            field!(out, "mem_not_counted_for_evict:{}", self.free_memory_get_not_counted_memory());
             field!(out, "mem_replication_backlog:0");
             field!(out, "mem_clients_slaves:{}", clients_slaves);
             field!(out, "mem_clients_normal:{}", clients_normal);
-            field!(out, "mem_aof_buffer:0");
+            field!(out, "mem_aof_buffer:{}", aof_buffer);
             field!(out, "mem_allocator:{}", crate::zmalloc::ALLOCATOR_NAME);
             field!(out, "active_defrag_running:0");
             field!(out, "lazyfree_pending_objects:{}", crate::lazyfree::pending_objects());
@@ -574,6 +575,9 @@ impl Server {
             field!(out, "expired_time_cap_reached_count:{}", st.expired_time_cap_reached_count);
             field!(out, "expire_cycle_cpu_milliseconds:{}", st.expire_cycle_time_used / 1000);
             field!(out, "evicted_keys:{}", st.evictedkeys);
+            let (total_exceeded, current_exceeded) = self.eviction_exceeded_time_ms();
+            field!(out, "total_eviction_exceeded_time:{}", total_exceeded);
+            field!(out, "current_eviction_exceeded_time:{}", current_exceeded);
             field!(out, "keyspace_hits:{}", st.keyspace_hits);
             field!(out, "keyspace_misses:{}", st.keyspace_misses);
             field!(out, "pubsub_channels:{}", self.pubsub.channels.len());
