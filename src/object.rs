@@ -10,6 +10,7 @@
 //!
 //! OBJECT ENCODING and the RDB/AOF writers read the encoding from here.
 
+use crate::blob::Blob;
 use crate::intset::Intset;
 use crate::ziplist::Ziplist;
 use crate::util::string2ll;
@@ -34,9 +35,15 @@ pub enum RStr {
     Int(i64),
     /// An `embstr` of at most [`INLINE_CAP`] bytes.
     Inline { len: u8, buf: [u8; INLINE_CAP] },
-    /// An `embstr` up to [`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`] bytes.
-    Embstr(Box<Box<[u8]>>),
-    Raw(Box<Vec<u8>>),
+    /// An `embstr` up to [`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`] bytes, in one
+    /// allocation of exactly its length.
+    Embstr(Blob),
+    /// A `raw` string as SET stores it: one allocation of exactly its
+    /// length (Redis trims the sds of a new raw string the same way).
+    Raw(Blob),
+    /// A `raw` string modified in place (APPEND, SETRANGE, SETBIT): a
+    /// growable buffer, so that repeated appends stay amortised O(1).
+    RawMut(Box<Vec<u8>>),
 }
 
 /// What the keyspace stores under a key: the value and its access clock
@@ -242,13 +249,13 @@ impl RStr {
             buf[..b.len()].copy_from_slice(b);
             RStr::Inline { len: b.len() as u8, buf }
         } else {
-            RStr::Embstr(Box::new(b.into()))
+            RStr::Embstr(Blob::from_slice(b))
         }
     }
 
-    /// A `raw` string owning `v`.
+    /// A `raw` string owning `v` (its spare capacity is released).
     pub fn raw(v: Vec<u8>) -> RStr {
-        RStr::Raw(Box::new(v))
+        RStr::Raw(Blob::from_vec(v))
     }
 
     /// Like `from_bytes` but takes ownership (no copy for raw strings).
@@ -265,8 +272,8 @@ impl RStr {
         match self {
             RStr::Int(v) => buf.format(*v).as_bytes(),
             RStr::Inline { len, buf } => &buf[..*len as usize],
-            RStr::Embstr(b) => b,
-            RStr::Raw(v) => v,
+            RStr::Embstr(b) | RStr::Raw(b) => b,
+            RStr::RawMut(v) => v,
         }
     }
 
@@ -284,8 +291,8 @@ impl RStr {
                 b.format(*v).len()
             }
             RStr::Inline { len, .. } => *len as usize,
-            RStr::Embstr(b) => b.len(),
-            RStr::Raw(v) => v.len(),
+            RStr::Embstr(b) | RStr::Raw(b) => b.len(),
+            RStr::RawMut(v) => v.len(),
         }
     }
 
@@ -298,19 +305,19 @@ impl RStr {
         match self {
             RStr::Int(v) => Some(*v),
             RStr::Inline { len, buf } => string2ll(&buf[..*len as usize]),
-            RStr::Embstr(b) => string2ll(b),
-            RStr::Raw(v) => string2ll(v),
+            RStr::Embstr(b) | RStr::Raw(b) => string2ll(b),
+            RStr::RawMut(v) => string2ll(v),
         }
     }
 
     /// Makes the string `raw` for in-place modification and returns it
     /// (`dbUnshareStringValue`).
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
-        if !matches!(self, RStr::Raw(_)) {
-            *self = RStr::raw(self.to_vec());
+        if !matches!(self, RStr::RawMut(_)) {
+            *self = RStr::RawMut(Box::new(self.to_vec()));
         }
         match self {
-            RStr::Raw(v) => v,
+            RStr::RawMut(v) => v,
             // Unreachable: converted just above.
             _ => unreachable!("string was just made raw"),
         }
@@ -321,7 +328,7 @@ impl RStr {
         match self {
             RStr::Int(_) => "int",
             RStr::Inline { .. } | RStr::Embstr(_) => "embstr",
-            RStr::Raw(_) => "raw",
+            RStr::Raw(_) | RStr::RawMut(_) => "raw",
         }
     }
 }
