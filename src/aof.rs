@@ -854,6 +854,7 @@ mod tests {
     fn generic_and_translated_feeds() {
         let mut s = Server::new(crate::config::Config::with_defaults()).unwrap();
         s.mstime = 1_000_000;
+        s.aof.state = AofStatus::On;
         s.feed_append_only_file(0, &Argv::from_slices(&["SET", "k", "v"]));
         s.feed_append_only_file(0, &Argv::from_slices(&["expire", "k", "10"]));
         s.feed_append_only_file(1, &Argv::from_slices(&["SETEX", "k", "5", "v"]));

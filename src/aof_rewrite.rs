@@ -1075,7 +1075,7 @@ mod tests {
         let mut r = Rio::new(f, 0);
         let mut q = crate::quicklist::Quicklist::new(-2);
         for i in 0..130 {
-            q.push(format!("e{}", i).as_bytes(), crate::quicklist::Where::Tail);
+            q.push(format!("e{}", i).as_bytes(), crate::ziplist::Where::Tail);
         }
         rewrite_object(&mut r, b"l", &Value::List(Box::new(q))).unwrap();
         r.flush().unwrap();
