@@ -146,8 +146,7 @@ def aof_bytes(d):
 
 def start_server(name, binary, tmp):
     port = free_port()
-    d = os.path.join(tmp, name)
-    os.makedirs(d, exist_ok=True)
+    d = tempfile.mkdtemp(prefix=name + ".", dir=tmp)
     log = os.path.join(d, "log")
     argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", d, "--save", "",
             "--logfile", log, "--appendonly", "yes", "--appendfsync", "everysec",
@@ -237,6 +236,7 @@ def run_one(name, binary, keys, window, tmp):
     finally:
         proc.kill()
         proc.wait()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def main():
