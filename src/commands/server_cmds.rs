@@ -357,6 +357,7 @@ impl Server {
         let peak = crate::zmalloc::used_memory();
         self.stats = Default::default();
         self.stats.peak_memory = peak;
+        self.child.stat_fork_rate = 0.0;
         for st in self.cmdstats.iter_mut() {
             *st = Default::default();
         }
