@@ -708,6 +708,26 @@ fn shutdown_kills_the_child_and_keeps_the_old_aof() {
 }
 
 #[test]
+fn shutdown_is_refused_while_the_first_aof_is_being_written() {
+    let dir = TempDir::new("aofrw-shutdown-wait");
+    let mut p = start(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(c.q("DEBUG POPULATE 3000"), Reply::ok());
+    assert_eq!(c.q("CONFIG SET rdb-key-save-delay 1000"), Reply::ok());
+    assert_eq!(c.q("CONFIG SET appendonly yes"), Reply::ok());
+    // Exiting now would lose the dataset: there is no AOF yet.
+    assert_eq!(c.q("SHUTDOWN"), Reply::err("ERR Errors trying to SHUTDOWN. Check logs."));
+    assert!(p.log_text().contains("Writing initial AOF, can't exit."));
+    assert_eq!(c.q("DBSIZE").int(), 3000);
+    wait_rewrite_done(&mut c, Duration::from_secs(30));
+    drop(c);
+    p.shutdown();
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(c.q("DBSIZE").int(), 3000);
+}
+
+#[test]
 fn auto_rewrite_on_growth_updates_the_base_size() {
     let dir = TempDir::new("aofrw-auto");
     let p = start_aof(&dir.path, &["--auto-aof-rewrite-min-size", "100kb", "--auto-aof-rewrite-percentage", "100"]);
