@@ -21,6 +21,7 @@
 //!    `reset_child_state`.
 
 use std::os::unix::io::RawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::childinfo::CowSampler;
 use crate::server::Server;
@@ -89,11 +90,56 @@ pub enum Forked {
     Parent(libc::pid_t),
 }
 
+/// The log file descriptor the child's signal handler writes to, opened
+/// before the handler is installed (a handler may not allocate or lock).
+static HANDLER_LOG_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Appends the decimal digits of `v` to `buf` at `len`; returns the new len.
+fn push_num(buf: &mut [u8; 160], mut len: usize, v: u64) -> usize {
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    let mut x = v;
+    loop {
+        digits[n] = b'0' + (x % 10) as u8;
+        n += 1;
+        x /= 10;
+        if x == 0 {
+            break;
+        }
+    }
+    while n > 0 && len < buf.len() {
+        n -= 1;
+        buf[len] = digits[n];
+        len += 1;
+    }
+    len
+}
+
+fn push_bytes(buf: &mut [u8; 160], mut len: usize, s: &[u8]) -> usize {
+    for &b in s {
+        if len < buf.len() {
+            buf[len] = b;
+            len += 1;
+        }
+    }
+    len
+}
+
+/// SIGUSR1 in a child: log as `serverLogFromHandler` does
+/// (`pid:signal-handler (unixtime) message`) and exit without an error.
 extern "C" fn sig_kill_child_handler(_sig: libc::c_int) {
-    let msg = b"Received SIGUSR1 in child, exiting now.\n";
-    // SAFETY: write and _exit are async-signal-safe.
+    let mut buf = [0u8; 160];
+    // SAFETY: getpid, time, write and _exit are async-signal-safe; the
+    // buffer is on the stack.
     unsafe {
-        libc::write(2, msg.as_ptr() as *const libc::c_void, msg.len());
+        let mut len = push_num(&mut buf, 0, libc::getpid() as u64);
+        len = push_bytes(&mut buf, len, b":signal-handler (");
+        len = push_num(&mut buf, len, libc::time(std::ptr::null_mut()).max(0) as u64);
+        len = push_bytes(&mut buf, len, b") Received SIGUSR1 in child, exiting now.\n");
+        let fd = HANDLER_LOG_FD.load(Ordering::Relaxed);
+        if fd >= 0 {
+            libc::write(fd, buf.as_ptr() as *const libc::c_void, len);
+        }
         libc::_exit(SERVER_CHILD_NOERROR_RETVAL);
     }
 }
@@ -207,7 +253,24 @@ impl Server {
     /// In the child: SIGUSR1 ends it without an error
     /// (`setupChildSignalHandlers`).
     fn setup_child_signal_handlers(&self) {
-        // SAFETY: installing a handler that only writes and calls _exit.
+        let path = crate::log::logfile();
+        let fd = if path.is_empty() {
+            1
+        } else {
+            use std::os::unix::fs::OpenOptionsExt;
+            use std::os::unix::io::IntoRawFd;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o644)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(&path)
+                .map(|f| f.into_raw_fd())
+                .unwrap_or(-1)
+        };
+        HANDLER_LOG_FD.store(fd, Ordering::Relaxed);
+        // SAFETY: installing a handler that only formats on its stack,
+        // writes and calls _exit.
         unsafe {
             libc::signal(libc::SIGUSR1, sig_kill_child_handler as extern "C" fn(libc::c_int) as libc::sighandler_t);
         }
