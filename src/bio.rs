@@ -6,6 +6,11 @@
 //!    postpones the write for up to 2 s (see aof.rs).
 //! 2. `CloseFile`: closing the old AOF after a rewrite swapped it out; the
 //!    last close of a renamed-over file unlinks it, which can block.
+//! 3. `LazyFree`: dropping big values and whole databases that UNLINK,
+//!    FLUSHALL ASYNC and the `lazyfree-lazy-*` options hand over (see
+//!    lazyfree.rs). The job is the owned value in a closure that drops it
+//!    and updates the lazyfree counters, as Redis's job carries the free
+//!    function and its arguments.
 //!
 //! A failed background fsync is remembered (`last_fsync_errno`, Redis's
 //! `aof_bio_fsync_status`): write commands get `-MISCONF` until a later
@@ -23,12 +28,21 @@ use std::sync::{Arc, Condvar, Mutex};
 pub enum JobType {
     CloseFile = 0,
     AofFsync = 1,
+    LazyFree = 2,
 }
 
-const NUM_TYPES: usize = 2;
+const NUM_TYPES: usize = 3;
+
+/// What a job works on.
+enum Job {
+    /// A file descriptor to fsync or close.
+    Fd(RawFd),
+    /// Owned data to drop off the main thread (`bioCreateLazyFreeJob`).
+    Free(Box<dyn FnOnce() + Send>),
+}
 
 struct Queue {
-    jobs: Mutex<VecDeque<RawFd>>,
+    jobs: Mutex<VecDeque<Job>>,
     cond: Condvar,
     pending: AtomicUsize,
 }
@@ -43,10 +57,8 @@ pub struct Bio {
 impl Bio {
     /// Starts one thread per job type (`bioInit`).
     pub fn start() -> std::io::Result<Bio> {
-        let queues = [
-            Arc::new(Queue { jobs: Mutex::new(VecDeque::new()), cond: Condvar::new(), pending: AtomicUsize::new(0) }),
-            Arc::new(Queue { jobs: Mutex::new(VecDeque::new()), cond: Condvar::new(), pending: AtomicUsize::new(0) }),
-        ];
+        let queue = || Arc::new(Queue { jobs: Mutex::new(VecDeque::new()), cond: Condvar::new(), pending: AtomicUsize::new(0) });
+        let queues = [queue(), queue(), queue()];
         let last_fsync_errno = Arc::new(AtomicUsize::new(0));
         for (t, q) in queues.iter().enumerate() {
             let q = Arc::clone(q);
@@ -58,11 +70,21 @@ impl Bio {
 
     /// Queues a job on `fd` (`bioCreateFsyncJob`, `bioCreateCloseJob`).
     pub fn submit(&self, t: JobType, fd: RawFd) {
+        self.push(t, Job::Fd(fd));
+    }
+
+    /// Queues `free` on the lazyfree thread (`bioCreateLazyFreeJob`): it
+    /// runs there, once, after the jobs queued before it.
+    pub fn submit_lazy_free(&self, free: Box<dyn FnOnce() + Send>) {
+        self.push(JobType::LazyFree, Job::Free(free));
+    }
+
+    fn push(&self, t: JobType, job: Job) {
         let q = &self.queues[t as usize];
         q.pending.fetch_add(1, Ordering::SeqCst);
         match q.jobs.lock() {
-            Ok(mut jobs) => jobs.push_back(fd),
-            Err(poisoned) => poisoned.into_inner().push_back(fd),
+            Ok(mut jobs) => jobs.push_back(job),
+            Err(poisoned) => poisoned.into_inner().push_back(job),
         }
         q.cond.notify_one();
     }
@@ -82,19 +104,29 @@ impl Bio {
 
 fn worker(t: usize, q: Arc<Queue>, errno: Arc<AtomicUsize>) {
     loop {
-        let fd = {
+        let job = {
             let mut jobs = match q.jobs.lock() {
                 Ok(j) => j,
                 Err(p) => p.into_inner(),
             };
             loop {
-                if let Some(fd) = jobs.pop_front() {
-                    break fd;
+                if let Some(job) = jobs.pop_front() {
+                    break job;
                 }
                 jobs = match q.cond.wait(jobs) {
                     Ok(j) => j,
                     Err(p) => p.into_inner(),
                 };
+            }
+        };
+        let fd = match job {
+            Job::Fd(fd) => fd,
+            Job::Free(free) => {
+                // A panic while dropping must not kill the thread and
+                // leave `pending` stuck above zero.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(free));
+                q.pending.fetch_sub(1, Ordering::SeqCst);
+                continue;
             }
         };
         if t == JobType::CloseFile as usize {
@@ -142,5 +174,21 @@ mod tests {
         bio.drain(JobType::CloseFile);
         assert_eq!(bio.pending(JobType::CloseFile), 0);
         let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn lazy_free_jobs_run_on_the_bio_thread() {
+        let bio = Bio::start().unwrap();
+        let main = std::thread::current().id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let big: Vec<Vec<u8>> = (0..1000).map(|i| vec![i as u8; 100]).collect();
+        bio.submit_lazy_free(Box::new(move || {
+            drop(big);
+            let _ = tx.send(std::thread::current().id());
+        }));
+        let ran_on = rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        assert_ne!(ran_on, main);
+        bio.drain(JobType::LazyFree);
+        assert_eq!(bio.pending(JobType::LazyFree), 0);
     }
 }

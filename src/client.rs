@@ -10,7 +10,18 @@
 //!
 //! Headers are formatted with `itoa` into the buffer: no allocation per
 //! reply for small replies.
+//!
+//! Output buffer limits (`client-output-buffer-limit`, networking.c's
+//! `checkClientOutputBufferLimits`): every append to the reply list checks
+//! the client's list memory against its class's hard and soft limits. A
+//! client over them gets `CLIENT_CLOSE_ASAP` at once, so nothing more is
+//! appended to it, and is queued in [`take_clients_over_obuf_limit`]; the
+//! server logs it and frees it in `before_sleep`. The limits and the
+//! cached clock the check reads are per-thread copies of the server's
+//! ([`set_obuf_limits`], [`set_cached_unixtime`]): the reply API has no
+//! `&Server`.
 
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::os::unix::io::RawFd;
 
@@ -46,6 +57,59 @@ pub const CLIENT_PROTOCOL_ERROR: u64 = 1 << 39;
 pub const CLIENT_FAKE: u64 = 1 << 45;
 /// Set while a command runs for a client that got paused.
 pub const CLIENT_PAUSED_WAIT: u64 = 1 << 46;
+/// Closed for its output buffer limits; the log line is still to write.
+pub const CLIENT_OBUF_LIMIT_REACHED: u64 = 1 << 47;
+
+/// Output buffer classes (`getClientType` for the limits), indexes of
+/// `client-output-buffer-limit`.
+pub const CLIENT_TYPE_NORMAL: usize = 0;
+pub const CLIENT_TYPE_SLAVE: usize = 1;
+pub const CLIENT_TYPE_PUBSUB: usize = 2;
+
+/// Bookkeeping bytes of one reply list chunk besides its buffer (the
+/// `Vec` header in the list), counted into `omem` as Redis counts its
+/// `listNode` + `clientReplyBlock` (`getClientOutputBufferMemoryUsage`).
+pub const REPLY_CHUNK_OVERHEAD: usize = std::mem::size_of::<Vec<u8>>();
+
+/// One class's limits: (hard bytes, soft bytes, soft seconds); 0 = none.
+pub type ObufLimit = (i64, i64, i64);
+
+thread_local! {
+    /// The main thread's copy of `client-output-buffer-limit`.
+    static OBUF_LIMITS: Cell<[ObufLimit; 3]> = const { Cell::new([(0, 0, 0), (268435456, 67108864, 60), (33554432, 8388608, 60)]) };
+    /// `server.unixtime`, as the soft limit's timer reads it.
+    static CACHED_UNIXTIME: Cell<i64> = const { Cell::new(0) };
+    /// Clients that went over their limits while replies were appended:
+    /// (fd, id), drained by the server (`Server::handle_obuf_limit_queue`).
+    static OVER_OBUF_LIMIT: RefCell<Vec<(RawFd, u64)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Installs the limits the reply path checks (at start and on CONFIG SET).
+pub fn set_obuf_limits(limits: [ObufLimit; 3]) {
+    OBUF_LIMITS.with(|l| l.set(limits));
+}
+
+/// Mirrors the server's cached unix time for the soft limit's timer.
+#[inline]
+pub fn set_cached_unixtime(t: i64) {
+    CACHED_UNIXTIME.with(|c| c.set(t));
+}
+
+/// Takes the clients marked for closing by the reply path since the
+/// last call.
+pub fn take_clients_over_obuf_limit() -> Vec<(RawFd, u64)> {
+    OVER_OBUF_LIMIT.with(|q| std::mem::take(&mut *q.borrow_mut()))
+}
+
+/// True if some client waits in the queue of [`take_clients_over_obuf_limit`].
+#[inline]
+pub fn clients_over_obuf_limit_pending() -> bool {
+    OVER_OBUF_LIMIT.with(|q| !q.borrow().is_empty())
+}
+
+/// The client expects one reply per command and may not block (set
+/// while EXEC runs the queued commands).
+pub const CLIENT_DENY_BLOCKING: u64 = 1 << 41;
 
 /// One connection (or a fake client with `fd == -1`).
 pub struct Client {
@@ -79,6 +143,12 @@ pub struct Client {
     pub reply_bytes: usize,
     /// Bytes of the head (`buf`, then the first list chunk) already sent.
     pub sentlen: usize,
+    /// Bytes allocated for `reply` chunks (Redis's `reply_bytes`, which
+    /// counts block sizes, not the bytes used in them).
+    pub reply_mem: usize,
+    /// When the soft output limit was first seen reached, unix seconds;
+    /// 0 when under it (`obuf_soft_limit_reached_time`).
+    pub obuf_soft_limit_reached_time: i64,
 
     /// Creation and last-interaction times, seconds (unix time).
     pub ctime: i64,
@@ -96,6 +166,12 @@ pub struct Client {
     /// What the client is blocked on, if `CLIENT_BLOCKED` (see blocked.rs).
     pub btype: crate::blocked::BlockType,
     pub bpop: crate::blocked::BlockingState,
+    /// Commands queued after MULTI (see multi.rs).
+    pub mstate: crate::multi::MultiState,
+    /// Keys this client WATCHes, as (db, key).
+    pub watched_keys: Vec<crate::multi::WatchedKey>,
+    /// Channels and patterns this client is subscribed to (pubsub.rs).
+    pub pubsub: crate::pubsub::ClientPubSub,
 }
 
 impl Client {
@@ -121,6 +197,8 @@ impl Client {
             reply: VecDeque::new(),
             reply_bytes: 0,
             sentlen: 0,
+            reply_mem: 0,
+            obuf_soft_limit_reached_time: 0,
             ctime: now,
             lastinteraction: now,
             errors: Vec::new(),
@@ -129,6 +207,9 @@ impl Client {
             prevent_propagation: false,
             btype: crate::blocked::BlockType::None,
             bpop: crate::blocked::BlockingState::default(),
+            mstate: crate::multi::MultiState::default(),
+            watched_keys: Vec::new(),
+            pubsub: Default::default(),
         }
     }
 
@@ -141,10 +222,11 @@ impl Client {
         c
     }
 
-    /// Replies are swallowed for fake clients and with CLIENT REPLY OFF/SKIP.
+    /// Replies are swallowed for fake clients, with CLIENT REPLY OFF/SKIP,
+    /// and once the client is to be closed (`prepareClientToWrite`).
     #[inline]
     fn replies_enabled(&self) -> bool {
-        self.flags & (CLIENT_FAKE | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP) == 0
+        self.flags & (CLIENT_FAKE | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_CLOSE_ASAP) == 0
     }
 
     /// True if some reply bytes are still to be written.
@@ -193,7 +275,76 @@ impl Client {
             let mut chunk = Vec::with_capacity(s.len().max(PROTO_REPLY_CHUNK_BYTES));
             chunk.extend_from_slice(s);
             self.reply_bytes += s.len();
+            self.reply_mem += chunk.capacity();
             self.reply.push_back(chunk);
+        }
+        self.close_on_output_buffer_limit_reached_async();
+    }
+
+    /// Memory of the reply list: chunk buffers plus their bookkeeping
+    /// (`getClientOutputBufferMemoryUsage`). The 16 KiB `buf` is not in
+    /// it, so an idle client shows `omem=0`.
+    #[inline]
+    pub fn output_buffer_memory_usage(&self) -> usize {
+        self.reply_mem + REPLY_CHUNK_OVERHEAD * self.reply.len()
+    }
+
+    /// The class whose output limits apply (`getClientType`; a master
+    /// counts as normal, a MONITOR client too).
+    pub fn obuf_class(&self) -> usize {
+        if self.flags & CLIENT_MASTER != 0 {
+            CLIENT_TYPE_NORMAL
+        } else if self.flags & CLIENT_SLAVE != 0 && self.flags & CLIENT_MONITOR == 0 {
+            CLIENT_TYPE_SLAVE
+        } else if self.flags & CLIENT_PUBSUB != 0 {
+            CLIENT_TYPE_PUBSUB
+        } else {
+            CLIENT_TYPE_NORMAL
+        }
+    }
+
+    /// True if the reply list is over the hard limit, or has been over the
+    /// soft limit for more than its seconds (`checkClientOutputBufferLimits`).
+    /// Starts or resets the soft limit's timer as a side effect.
+    pub fn check_output_buffer_limits(&mut self, limits: &[ObufLimit; 3], now: i64) -> bool {
+        let used = self.output_buffer_memory_usage() as u64;
+        let (hard_limit, soft_limit, soft_seconds) = limits[self.obuf_class()];
+        let hard = hard_limit > 0 && used >= hard_limit as u64;
+        let mut soft = soft_limit > 0 && used >= soft_limit as u64;
+        if soft {
+            if self.obuf_soft_limit_reached_time == 0 {
+                // First time seen over it: the timer starts now.
+                self.obuf_soft_limit_reached_time = now;
+                soft = false;
+            } else if now - self.obuf_soft_limit_reached_time <= soft_seconds {
+                soft = false;
+            }
+        } else {
+            self.obuf_soft_limit_reached_time = 0;
+        }
+        soft || hard
+    }
+
+    /// True if the client must be closed for its output limits now
+    /// (`closeClientOnOutputBufferLimitReached`'s test): never a fake
+    /// client, one with an empty list, or one already being closed.
+    pub fn output_buffer_limit_reached(&mut self, limits: &[ObufLimit; 3], now: i64) -> bool {
+        if self.fd < 0 || self.reply_mem == 0 || self.flags & CLIENT_CLOSE_ASAP != 0 {
+            return false;
+        }
+        self.check_output_buffer_limits(limits, now)
+    }
+
+    /// The reply path's check (`closeClientOnOutputBufferLimitReached(c,1)`):
+    /// a client over its limits is marked to be closed, which stops its
+    /// replies from growing, and queued for the server to log and free.
+    fn close_on_output_buffer_limit_reached_async(&mut self) {
+        let limits = OBUF_LIMITS.with(|l| l.get());
+        let now = CACHED_UNIXTIME.with(|t| t.get());
+        if self.output_buffer_limit_reached(&limits, now) {
+            self.flags |= CLIENT_CLOSE_ASAP | CLIENT_OBUF_LIMIT_REACHED;
+            let entry = (self.fd, self.id);
+            OVER_OBUF_LIMIT.with(|q| q.borrow_mut().push(entry));
         }
     }
 
@@ -203,8 +354,9 @@ impl Client {
         if !self.replies_enabled() {
             return;
         }
-        let s = crate::util::reply_double_str(v);
-        self.add_reply_bulk(s.as_bytes());
+        let mut buf = [0u8; 64];
+        let s = crate::util::reply_double_into(v, &mut buf);
+        self.add_reply_bulk(s);
     }
 
     /// `+<status>\r\n`.
@@ -408,6 +560,7 @@ impl Client {
             h.extend_from_slice(b.format(n).as_bytes());
             h.extend_from_slice(b"\r\n");
             self.reply_bytes += h.len();
+            self.reply_mem = self.reply_mem - chunk.capacity() + h.capacity();
             *chunk = h;
         }
     }
@@ -417,16 +570,29 @@ impl Client {
         self.buf.clear();
         self.reply.clear();
         self.reply_bytes = 0;
+        self.reply_mem = 0;
         self.sentlen = 0;
     }
 
-    /// Memory attributed to this client: buffers, reply list, argv.
+    /// Drops the first reply chunk once it was sent.
+    pub fn pop_sent_chunk(&mut self) {
+        if let Some(head) = self.reply.pop_front() {
+            self.reply_bytes -= head.len();
+            self.reply_mem -= head.capacity();
+        }
+    }
+
+    /// Input side memory: query buffer and arguments, as INFO's
+    /// `client_recent_max_input_buffer` counts it.
+    pub fn input_memory(&self) -> usize {
+        self.querybuf.capacity() + self.argv.capacity()
+    }
+
+    /// Memory attributed to this client (CLIENT LIST `tot-mem`, INFO
+    /// `mem_clients_*`): the reply list, the client itself with its
+    /// static reply buffer, the query buffer and the arguments.
     pub fn total_memory(&self) -> usize {
-        self.querybuf.capacity()
-            + self.buf.capacity()
-            + self.reply.iter().map(|c| c.capacity()).sum::<usize>()
-            + self.argv.capacity()
-            + std::mem::size_of::<Client>()
+        self.output_buffer_memory_usage() + std::mem::size_of::<Client>() + self.buf.capacity() + self.input_memory() + self.mstate.mem()
     }
 
     /// Resets per-command state once a command is done (`resetClient`).
@@ -550,6 +716,72 @@ mod tests {
         let mut c = Client::new(1, -1, 0);
         c.add_reply_error("bad\r\nthing");
         assert_eq!(out(&c), b"-ERR bad  thing\r\n".to_vec());
+    }
+
+    #[test]
+    fn reply_mem_follows_the_list() {
+        let mut c = Client::new(1, 5, 0);
+        c.add_reply_bulk(&vec![b'a'; 40_000]);
+        c.add_reply_bulk(&vec![b'b'; 10]);
+        let slot = c.add_reply_deferred_len();
+        c.set_deferred_array_len(slot, 3);
+        let cap: usize = c.reply.iter().map(|ch| ch.capacity()).sum();
+        assert_eq!(c.reply_mem, cap);
+        assert_eq!(c.output_buffer_memory_usage(), cap + REPLY_CHUNK_OVERHEAD * c.reply.len());
+        while !c.reply.is_empty() {
+            c.pop_sent_chunk();
+        }
+        assert_eq!((c.reply_mem, c.reply_bytes, c.output_buffer_memory_usage()), (0, 0, 0));
+    }
+
+    #[test]
+    fn hard_limit_marks_the_client_and_stops_its_replies() {
+        set_obuf_limits([(100_000, 0, 0), (0, 0, 0), (0, 0, 0)]);
+        let _ = take_clients_over_obuf_limit();
+        let mut c = Client::new(7, 5, 0);
+        c.add_reply_bulk(&vec![b'x'; 60_000]);
+        assert_eq!(c.flags & CLIENT_CLOSE_ASAP, 0);
+        c.add_reply_bulk(&vec![b'y'; 60_000]);
+        assert_ne!(c.flags & CLIENT_CLOSE_ASAP, 0);
+        assert_ne!(c.flags & CLIENT_OBUF_LIMIT_REACHED, 0);
+        let mem = c.output_buffer_memory_usage();
+        c.add_reply_bulk(&vec![b'z'; 60_000]);
+        c.add_reply_ok();
+        assert_eq!(c.output_buffer_memory_usage(), mem);
+        assert_eq!(take_clients_over_obuf_limit(), vec![(5, 7)]);
+        assert!(!clients_over_obuf_limit_pending());
+        // Another class's limit does not apply.
+        let mut p = Client::new(8, 6, 0);
+        p.flags |= CLIENT_PUBSUB;
+        p.add_reply_bulk(&vec![b'x'; 200_000]);
+        assert_eq!(p.flags & CLIENT_CLOSE_ASAP, 0);
+        set_obuf_limits([(0, 0, 0), (268435456, 67108864, 60), (33554432, 8388608, 60)]);
+    }
+
+    #[test]
+    fn soft_limit_needs_its_seconds_continuously() {
+        let limits = [(0, 1000, 2), (0, 0, 0), (0, 0, 0)];
+        let mut c = Client::new(1, 5, 0);
+        c.reply.push_back(Vec::with_capacity(5000));
+        c.reply_mem = 5000;
+        assert!(!c.check_output_buffer_limits(&limits, 100));
+        assert_eq!(c.obuf_soft_limit_reached_time, 100);
+        assert!(!c.check_output_buffer_limits(&limits, 102));
+        assert!(c.check_output_buffer_limits(&limits, 103));
+        // Under the limit again: the timer starts over.
+        c.reply.clear();
+        c.reply_mem = 0;
+        assert!(!c.check_output_buffer_limits(&limits, 104));
+        assert_eq!(c.obuf_soft_limit_reached_time, 0);
+        c.reply.push_back(Vec::with_capacity(5000));
+        c.reply_mem = 5000;
+        assert!(!c.check_output_buffer_limits(&limits, 105));
+        assert!(!c.check_output_buffer_limits(&limits, 107));
+        // A MONITOR client is a normal one; a replica has its own class.
+        c.flags |= CLIENT_SLAVE | CLIENT_MONITOR;
+        assert_eq!(c.obuf_class(), CLIENT_TYPE_NORMAL);
+        c.flags &= !CLIENT_MONITOR;
+        assert_eq!(c.obuf_class(), CLIENT_TYPE_SLAVE);
     }
 
     #[test]

@@ -143,6 +143,13 @@ pub struct Config {
     pub client_obuf_limits: [(i64, i64, i64); 3],
     /// `notify-keyspace-events` as NOTIFY_* flags.
     pub notify_keyspace_events: i32,
+    /// `lazyfree-lazy-*`: which deletions free big values in the
+    /// background (see lazyfree.rs).
+    pub lazyfree_lazy_eviction: bool,
+    pub lazyfree_lazy_expire: bool,
+    pub lazyfree_lazy_server_del: bool,
+    pub lazyfree_lazy_user_del: bool,
+    pub lazyfree_lazy_user_flush: bool,
     /// `oom-score-adj-values` for master, replica and background child.
     pub oom_score_adj_values: [i64; 3],
     /// `user` directives as written (ACL rules, applied once ACL exists).
@@ -599,6 +606,12 @@ fn apply_appendonly(s: &mut Server) -> Result<(), String> {
     }
 }
 
+/// The reply path checks its own copy of the limits (see client.rs).
+fn apply_client_obuf_limits(s: &mut Server) -> Result<(), String> {
+    crate::client::set_obuf_limits(s.config.client_obuf_limits);
+    Ok(())
+}
+
 fn apply_hz(s: &mut Server) -> Result<(), String> {
     // Like Redis's updateHZ: the stored value itself is clamped.
     s.config.hz = s.config.hz.clamp(1, 500);
@@ -789,11 +802,11 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     int_cfg!("lfu-decay-time", None, lfu_decay_time, 1, 0, INT_MAX, 0, None),
     int_cfg!("active-expire-effort", None, active_expire_effort, 1, 1, 10, 0, None),
     // Lazy freeing.
-    stored_bool!("lazyfree-lazy-eviction", None, false, 0),
-    stored_bool!("lazyfree-lazy-expire", None, false, 0),
-    stored_bool!("lazyfree-lazy-server-del", None, false, 0),
-    stored_bool!("lazyfree-lazy-user-del", None, false, 0),
-    stored_bool!("lazyfree-lazy-user-flush", None, false, 0),
+    bool_cfg!("lazyfree-lazy-eviction", None, lazyfree_lazy_eviction, false, 0, None),
+    bool_cfg!("lazyfree-lazy-expire", None, lazyfree_lazy_expire, false, 0, None),
+    bool_cfg!("lazyfree-lazy-server-del", None, lazyfree_lazy_server_del, false, 0, None),
+    bool_cfg!("lazyfree-lazy-user-del", None, lazyfree_lazy_user_del, false, 0, None),
+    bool_cfg!("lazyfree-lazy-user-flush", None, lazyfree_lazy_user_flush, false, 0, None),
     // Append only file.
     int_cfg!("auto-aof-rewrite-percentage", None, aof_rewrite_perc, 100, 0, INT_MAX, 0, None),
     int_cfg!("auto-aof-rewrite-min-size", None, aof_rewrite_min_size, 64 * MB, 0, LONG_MAX, MEMORY, None),
@@ -820,19 +833,22 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     special!(
         "notify-keyspace-events",
         None,
-        NOT_IMPLEMENTED,
+        0,
         get_notify_keyspace_events,
         set_notify_keyspace_events,
         &["\"\""]
     ),
-    special!(
-        "client-output-buffer-limit",
-        None,
-        NOT_IMPLEMENTED,
-        get_client_obuf_limits,
-        set_client_obuf_limits,
-        &["normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60"]
-    ),
+    ConfigDef {
+        name: "client-output-buffer-limit",
+        alias: None,
+        flags: 0,
+        apply: Some(apply_client_obuf_limits),
+        kind: Kind::Special {
+            get: get_client_obuf_limits,
+            set: set_client_obuf_limits,
+            default: &["normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60"],
+        },
+    },
     // Encodings of small aggregates.
     int_cfg!("hash-max-ziplist-entries", None, hash_max_ziplist_entries, 512, 0, LONG_MAX, 0, None),
     int_cfg!("hash-max-ziplist-value", None, hash_max_ziplist_value, 64, 0, LONG_MAX, MEMORY, None),
@@ -1502,7 +1518,7 @@ rename-command FLUSHALL ""
         assert_eq!(get(&c, "io-threads"), "4");
         assert_eq!(c.stored_int("io-threads"), Some(4));
         assert_eq!(c.stored_int("repl-backlog-size"), Some(5 * 1024 * 1024));
-        assert_eq!(c.stored_bool("lazyfree-lazy-user-flush"), Some(true));
+        assert!(c.lazyfree_lazy_user_flush && c.lazyfree_lazy_server_del);
         assert_eq!(c.stored_bool("no-such-option"), None);
         assert_eq!(get(&c, "replica-read-only"), "no");
         assert_eq!(get(&c, "replica-priority"), "50");
@@ -1522,7 +1538,7 @@ rename-command FLUSHALL ""
         // One entry per not-implemented option, under its canonical name.
         assert!(c.not_implemented_seen.contains("io-threads"));
         assert!(c.not_implemented_seen.contains("replica-read-only"));
-        assert!(c.not_implemented_seen.contains("client-output-buffer-limit"));
+        assert!(!c.not_implemented_seen.contains("client-output-buffer-limit"));
         assert!(c.not_implemented_seen.contains("user"));
         assert!(!c.not_implemented_seen.contains("slave-read-only"));
         assert!(!c.not_implemented_seen.contains("port"));

@@ -36,11 +36,21 @@ pub struct Db {
     pub avg_ttl: i64,
     /// Where the active expire cycle resumes its walk of `expires`.
     pub expires_cursor: u64,
+    /// WATCHed key → the clients watching it (multi.rs). It stays with
+    /// the db index: SWAPDB and FLUSH* do not move or clear it.
+    pub watched_keys: std::collections::HashMap<Key, Vec<crate::multi::Watcher>>,
 }
 
 impl Db {
     pub fn new(id: usize) -> Db {
-        Db { id, dict: Dict::new(), expires: Dict::new(), avg_ttl: 0, expires_cursor: 0 }
+        Db {
+            id,
+            dict: Dict::new(),
+            expires: Dict::new(),
+            avg_ttl: 0,
+            expires_cursor: 0,
+            watched_keys: std::collections::HashMap::new(),
+        }
     }
 
     /// Number of keys (`dictSize(db->dict)`).
@@ -186,10 +196,18 @@ impl Server {
         true
     }
 
-    /// Propagates the deletion of an expired key as `DEL key`
-    /// (`propagateExpire`; UNLINK when lazyfree-lazy-expire, later).
+    /// Propagates the deletion of an expired key as `DEL key`, or `UNLINK
+    /// key` with `lazyfree-lazy-expire` (`propagateExpire`).
     pub fn propagate_expire(&mut self, db: usize, key: &[u8]) {
-        let argv = Argv::from_slices(&[&b"DEL"[..], key]);
+        let lazy = self.config.lazyfree_lazy_expire;
+        self.propagate_expire_lazy(db, key, lazy);
+    }
+
+    /// Propagates a deletion the server decided (expire, eviction) as
+    /// `UNLINK` when it was lazy, else `DEL` (`propagateExpire`'s `lazy`).
+    pub fn propagate_expire_lazy(&mut self, db: usize, key: &[u8], lazy: bool) {
+        let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        let argv = Argv::from_slices(&[cmd, key]);
         self.propagate(db, &argv);
     }
 
@@ -231,6 +249,11 @@ impl Server {
     /// counts a keyspace hit or miss and touches the object.
     pub fn lookup_key_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(db, key);
+        // A miss is announced before the lookup proper: the borrow of the
+        // value returned on a hit rules out notifying after it.
+        if self.config.notify_keyspace_events & crate::config::NOTIFY_KEY_MISS != 0 && !self.dbs[db].dict.contains_key(key) {
+            self.notify_keyspace_event(crate::config::NOTIFY_KEY_MISS, "keymiss", key, db);
+        }
         let touch = self.touch_mode();
         match self.dbs[db].dict.get_mut(key) {
             Some(o) => {
@@ -243,6 +266,20 @@ impl Server {
                 None
             }
         }
+    }
+
+    /// Looks a key up for reading without touching it
+    /// (`lookupKeyReadWithFlags(LOOKUP_NOTOUCH)`, as EXISTS, TYPE and TTL
+    /// do): lazily expires it, counts a hit or miss and notifies a miss.
+    pub fn lookup_key_read_notouch(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.expire_if_needed(db, key);
+        if !self.dbs[db].dict.contains_key(key) {
+            self.stats.keyspace_misses += 1;
+            self.notify_keyspace_event(crate::config::NOTIFY_KEY_MISS, "keymiss", key, db);
+            return None;
+        }
+        self.stats.keyspace_hits += 1;
+        self.dbs[db].dict.find(key).map(|o| &o.val)
     }
 
     /// Looks a key up for writing (`lookupKeyWrite`): lazily expires it and
@@ -272,6 +309,9 @@ impl Server {
     /// unless `keepttl` (`genericSetKey`). An overwrite keeps the old
     /// object's LFU counter under an LFU policy (`dbOverwrite`).
     pub fn set_key(&mut self, db: usize, key: &[u8], val: Value, keepttl: bool) {
+        // `lookupKeyWrite` first: an expired key is deleted (and notified,
+        // and propagated) before it is overwritten.
+        self.expire_if_needed(db, key);
         let mut o = self.new_obj(val);
         let lfu = self.lfu_policy();
         let d = &mut self.dbs[db];
@@ -280,7 +320,11 @@ impl Server {
                 if lfu {
                     o.lru = old.lru;
                 }
-                *old = o;
+                let prev = std::mem::replace(old, o);
+                // `dbOverwrite`: a big old value goes to the lazyfree thread.
+                if self.config.lazyfree_lazy_server_del {
+                    self.free_obj_async(prev);
+                }
             }
             None => {
                 let ready = matches!(o.val.type_code(), crate::object::OBJ_LIST | crate::object::OBJ_ZSET);
@@ -321,9 +365,11 @@ impl Server {
         self.signal_modified_key(db, key);
     }
 
-    /// Deletes a key; true if it existed (`dbDelete`).
+    /// Deletes a key; true if it existed (`dbDelete`). A deletion the
+    /// server does on its own: lazy with `lazyfree-lazy-server-del`.
     pub fn db_delete(&mut self, db: usize, key: &[u8]) -> bool {
-        let existed = self.dbs[db].delete(key);
+        let lazy = self.config.lazyfree_lazy_server_del;
+        let existed = self.db_generic_delete(db, key, lazy);
         if existed {
             self.signal_modified_key(db, key);
         }
@@ -332,9 +378,10 @@ impl Server {
 
     /// Called whenever a key changes: WATCH and client-side caching hook
     /// in here (`signalModifiedKey`).
-    pub fn signal_modified_key(&mut self, _db: usize, _key: &[u8]) {}
+    #[inline]
+    pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+        self.touch_watched_key(db, key);
+    }
 
-    /// Keyspace event notification hook (`notifyKeyspaceEvent`); the
-    /// notifications issue fills it in.
-    pub fn notify_keyspace_event(&mut self, _class: i32, _event: &str, _key: &[u8], _db: usize) {}
+    // notify_keyspace_event lives in notify.rs.
 }

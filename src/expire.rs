@@ -182,7 +182,8 @@ impl Server {
     /// Deletes a key whose time has passed, counting and propagating it
     /// (`deleteExpiredKeyAndPropagate`).
     pub fn delete_expired_key_and_propagate(&mut self, db: usize, key: &[u8]) {
-        self.dbs[db].delete(key);
+        let lazy = self.config.lazyfree_lazy_expire;
+        self.db_generic_delete(db, key, lazy);
         self.stats.expiredkeys += 1;
         self.propagate_expire(db, key);
         self.notify_keyspace_event(crate::config::NOTIFY_EXPIRED, "expired", key, db);

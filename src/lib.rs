@@ -11,6 +11,7 @@
 //! - `networking`, `client`, `proto`: clients, replies, the RESP parser (networking.c);
 //! - `commands/`: the command table and one module per command family;
 //! - `db`, `object`: the keyspace and values with their encodings (db.c, object.c);
+//! - `pubsub`, `notify`: Pub/Sub and keyspace notifications (pubsub.c, notify.c);
 //! - `config`: redis.conf and CONFIG (config.c);
 //! - `log`, `zmalloc`, `util`: logging, memory accounting, helpers.
 
@@ -30,14 +31,18 @@ pub mod db;
 pub mod expire;
 pub mod fork;
 pub mod intset;
+pub mod lazyfree;
 pub mod dict;
 pub mod latency;
 pub mod ld;
 pub mod log;
 pub mod lzf;
+pub mod multi;
 pub mod networking;
+pub mod notify;
 pub mod object;
 pub mod proto;
+pub mod pubsub;
 pub mod server;
 pub mod sha1;
 pub mod siphash;

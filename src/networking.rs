@@ -13,6 +13,11 @@
 //! 4. Clients are freed at once when their connection fails, or
 //!    asynchronously (`CLIENT_CLOSE_ASAP`, freed in `before_sleep`) when
 //!    freed from another client's command.
+//! 5. Output buffer limits (`client-output-buffer-limit`): the reply path
+//!    marks a client over its limits (see client.rs) and queues it; here
+//!    the queue is drained into `clients_to_close` with Redis's log line.
+//!    The clients cron checks every client too, so a soft limit whose
+//!    time runs out while nothing more is appended still closes it.
 //!
 //! While a client's commands run the client is taken out of its slot
 //! (`take_client`) and put back after (`put_client`), so a command gets
@@ -43,6 +48,13 @@ impl Server {
     /// Puts a client back into its slot and, if it now has replies to
     /// send, queues it for `before_sleep`.
     pub fn put_client(&mut self, mut c: Box<Client>) {
+        if !self.pubsub.pending.is_empty() {
+            self.pubsub_deliver_pending(&mut c);
+        }
+        if c.flags & CLIENT_OBUF_LIMIT_REACHED != 0 {
+            self.queue_obuf_limit_close(&mut c);
+        }
+        self.apply_pending_dirty_cas(&mut c);
         if c.has_pending_replies() && c.flags & CLIENT_PENDING_WRITE == 0 && c.fd >= 0 {
             c.flags |= CLIENT_PENDING_WRITE;
             self.clients_pending_write.push((c.fd, c.id));
@@ -283,16 +295,14 @@ impl Server {
             } else {
                 let Some(head) = c.reply.front() else { break };
                 if head.is_empty() {
-                    c.reply.pop_front();
+                    c.pop_sent_chunk();
                     continue;
                 }
                 let r = anet::write(c.fd, &head[c.sentlen..]);
                 if let Ok(n) = r {
                     c.sentlen += n;
                     if c.sentlen == head.len() {
-                        let len = head.len();
-                        c.reply.pop_front();
-                        c.reply_bytes -= len;
+                        c.pop_sent_chunk();
                         c.sentlen = 0;
                     }
                 }
@@ -408,6 +418,7 @@ impl Server {
 
     /// Frees a client that was taken out of its slot (`freeClient`).
     pub fn free_client(&mut self, mut c: Box<Client>) {
+        self.log_obuf_limit_close(&mut c);
         if c.flags & CLIENT_BLOCKED != 0 {
             self.unblock_client(&mut c);
         }
@@ -416,12 +427,14 @@ impl Server {
             anet::close(c.fd);
             self.clients_count = self.clients_count.saturating_sub(1);
         }
+        self.pubsub_free_client(&mut c);
         if c.flags & CLIENT_MONITOR != 0 {
             self.monitors.retain(|&(_, id)| id != c.id);
         }
         if c.flags & CLIENT_PAUSED_WAIT != 0 {
             self.paused_clients.retain(|&(_, id)| id != c.id);
         }
+        self.unwatch_all_keys(&mut c);
         drop(c);
     }
 
@@ -445,12 +458,68 @@ impl Server {
 
     /// Frees the clients marked with CLIENT_CLOSE_ASAP.
     pub fn free_clients_in_async_free_queue(&mut self) {
+        if crate::client::clients_over_obuf_limit_pending() {
+            self.handle_obuf_limit_queue();
+        }
         if self.clients_to_close.is_empty() {
             return;
         }
         for (fd, id) in std::mem::take(&mut self.clients_to_close) {
             self.free_client_by_fd(fd, id);
         }
+    }
+
+    /// Moves the clients the reply path found over their output limits to
+    /// the async free queue, logging each (the second half of
+    /// `closeClientOnOutputBufferLimitReached(c, 1)`). A client being
+    /// served is out of its slot: `put_client` queues it.
+    pub fn handle_obuf_limit_queue(&mut self) {
+        for (fd, id) in crate::client::take_clients_over_obuf_limit() {
+            // Gone: it was freed (and logged) already. Out of its slot:
+            // it is being served, and `put_client` will queue it.
+            let Some(mut c) = self.take_client(fd, id) else { continue };
+            self.queue_obuf_limit_close(&mut c);
+            self.put_client_quiet(c);
+        }
+    }
+
+    /// Logs a client the reply path marked and queues it for freeing.
+    fn queue_obuf_limit_close(&mut self, c: &mut Client) {
+        if c.flags & CLIENT_OBUF_LIMIT_REACHED != 0 {
+            self.log_obuf_limit_close(c);
+            self.clients_to_close.push((c.fd, c.id));
+        }
+    }
+
+    /// Writes the warning for a client closed by the reply path's output
+    /// limit check, once. The info string is taken as it was before the
+    /// client was marked, as Redis formats it before `freeClientAsync`.
+    fn log_obuf_limit_close(&self, c: &mut Client) {
+        if c.flags & CLIENT_OBUF_LIMIT_REACHED == 0 {
+            return;
+        }
+        c.flags &= !(CLIENT_OBUF_LIMIT_REACHED | CLIENT_CLOSE_ASAP);
+        let info = self.client_info_string(c);
+        c.flags |= CLIENT_CLOSE_ASAP;
+        log::warn!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", info);
+    }
+
+    /// The clients cron's output limit check (`closeClientOnOutputBufferLimitReached(c, 0)`):
+    /// frees at once a client over its hard limit, or over its soft limit
+    /// for longer than allowed even though nothing more was appended.
+    /// Returns true if the client was freed.
+    pub fn close_client_on_output_buffer_limit_reached_sync(&mut self, fd: RawFd, id: u64) -> bool {
+        let limits = self.config.client_obuf_limits;
+        let now = self.unixtime;
+        let Some(mut c) = self.take_client(fd, id) else { return false };
+        if c.output_buffer_limit_reached(&limits, now) {
+            let info = self.client_info_string(&c);
+            log::warn!("Client {} closed for overcoming of output buffer limits.", info);
+            self.free_client(c);
+            return true;
+        }
+        self.put_client_quiet(c);
+        false
     }
 
     /// One line of CLIENT LIST / CLIENT INFO (`catClientInfoString`).
@@ -464,10 +533,8 @@ impl Server {
             ev.push('w');
         }
         let cmd = c.lastcmd.map(|i| self.commands.cmds[i].name).unwrap_or("NULL");
-        let obl = if c.reply.is_empty() { c.buf.len() } else { c.buf.len() };
-        let omem: usize = c.reply.iter().map(|ch| ch.capacity()).sum();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} multi={} qbuf={} qbuf-free={} argv-mem={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1",
             c.id,
             c.addr,
             c.laddr,
@@ -477,12 +544,15 @@ impl Server {
             self.unixtime - c.lastinteraction,
             c.flags_string(events & AE_WRITABLE != 0),
             c.db,
-            c.querybuf.len() - c.qb_pos.min(c.querybuf.len()),
+            c.pubsub.channels.len(),
+            c.pubsub.patterns.len(),
+            if c.flags & CLIENT_MULTI != 0 { c.mstate.commands.len() as i64 } else { -1 },
+            c.querybuf.len(),
             c.querybuf.capacity() - c.querybuf.len(),
             c.argv.mem(),
-            obl,
+            c.buf.len(),
             c.reply.len(),
-            omem,
+            c.output_buffer_memory_usage(),
             c.total_memory(),
             ev,
             cmd
@@ -497,5 +567,41 @@ impl Server {
         }
         v.sort_by_key(|c| c.id);
         v
+    }
+}
+
+/// Seconds of history kept for INFO's `client_recent_max_*_buffer`
+/// (CLIENTS_PEAK_MEM_USAGE_SLOTS).
+pub const CLIENTS_PEAK_MEM_USAGE_SLOTS: usize = 8;
+
+/// The biggest input and output buffers seen per second over the last
+/// few seconds, filled by the clients cron, so INFO needs no scan of
+/// every client (`ClientsPeakMemInput` / `ClientsPeakMemOutput`).
+#[derive(Default)]
+pub struct ClientsPeakMem {
+    input: [usize; CLIENTS_PEAK_MEM_USAGE_SLOTS],
+    output: [usize; CLIENTS_PEAK_MEM_USAGE_SLOTS],
+}
+
+impl ClientsPeakMem {
+    /// The slot of second `unixtime`; the next slot is zeroed so that it
+    /// starts fresh when its second comes.
+    pub fn start_slot(&mut self, unixtime: i64) -> usize {
+        let idx = unixtime.rem_euclid(CLIENTS_PEAK_MEM_USAGE_SLOTS as i64) as usize;
+        let next = (idx + 1) % CLIENTS_PEAK_MEM_USAGE_SLOTS;
+        self.input[next] = 0;
+        self.output[next] = 0;
+        idx
+    }
+
+    /// Records the biggest buffers seen in this cron run.
+    pub fn track(&mut self, idx: usize, input: usize, output: usize) {
+        self.input[idx] = self.input[idx].max(input);
+        self.output[idx] = self.output[idx].max(output);
+    }
+
+    /// (input, output) maxima over the kept seconds (`getExpansiveClientsInfo`).
+    pub fn recent_max(&self) -> (usize, usize) {
+        (self.input.iter().copied().max().unwrap_or(0), self.output.iter().copied().max().unwrap_or(0))
     }
 }

@@ -33,6 +33,12 @@ impl Argv {
         Argv { buf: Vec::with_capacity(256), ends: Vec::with_capacity(8) }
     }
 
+    /// An empty argv sized for `bytes` of arguments in `args` pieces (a
+    /// copy kept for later, such as a command queued by MULTI).
+    pub fn new_compact(bytes: usize, args: usize) -> Argv {
+        Argv { buf: Vec::with_capacity(bytes), ends: Vec::with_capacity(args) }
+    }
+
     /// Builds an argv from owned pieces (fake clients, tests, MULTI replay).
     pub fn from_slices<T: AsRef<[u8]>>(args: &[T]) -> Argv {
         let mut a = Argv::new();

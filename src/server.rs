@@ -149,6 +149,8 @@ pub struct Server {
     pub clients_pending_write: Vec<(RawFd, u64)>,
     /// Clients to free in `before_sleep` (`clients_to_close`): (fd, id).
     pub clients_to_close: Vec<(RawFd, u64)>,
+    /// Biggest client buffers of the last seconds, for INFO clients.
+    pub clients_peak_mem: crate::networking::ClientsPeakMem,
     pub monitors: Vec<(RawFd, u64)>,
     pub tcp_listeners: Vec<(RawFd, String)>,
     pub unix_listener: RawFd,
@@ -162,6 +164,10 @@ pub struct Server {
     pub also_propagate: Vec<(usize, crate::proto::Argv)>,
     /// Clients blocked on keys (blocked.rs).
     pub blocked: crate::blocked::BlockedState,
+    /// Transaction state: EXEC running, MULTI propagated (multi.rs).
+    pub multi: crate::multi::MultiServer,
+    /// Channel and pattern subscriptions (pubsub.rs).
+    pub pubsub: crate::pubsub::PubSub,
 
     pub commands: CommandTable,
     pub cmdstats: Vec<CommandStats>,
@@ -237,6 +243,7 @@ impl Server {
             next_client_id: 1,
             clients_pending_write: Vec::new(),
             clients_to_close: Vec::new(),
+            clients_peak_mem: Default::default(),
             monitors: Vec::new(),
             tcp_listeners: Vec::new(),
             unix_listener: -1,
@@ -245,6 +252,8 @@ impl Server {
             paused_clients: Vec::new(),
             also_propagate: Vec::new(),
             blocked,
+            multi: Default::default(),
+            pubsub: Default::default(),
             cmdstats: vec![CommandStats::default(); ncmds],
             commands,
             dbs,
@@ -275,6 +284,7 @@ impl Server {
         self.ustime = util::ustime();
         self.mstime = self.ustime / 1000;
         self.unixtime = self.mstime / 1000;
+        crate::client::set_cached_unixtime(self.unixtime);
     }
 
     /// Raises RLIMIT_NOFILE to maxclients + reserved fds, lowering
@@ -554,7 +564,11 @@ impl Server {
     fn clients_cron(&mut self) {
         let timeout = self.config.timeout;
         let now = self.unixtime;
+        let limits = self.config.client_obuf_limits;
         let mut to_close = Vec::new();
+        let mut over_limit = Vec::new();
+        let slot_idx = self.clients_peak_mem.start_slot(now);
+        let (mut peak_in, mut peak_out) = (0, 0);
         for slot in self.clients.iter_mut() {
             let Some(c) = slot.as_mut() else { continue };
             if timeout > 0
@@ -572,9 +586,19 @@ impl Server {
             }
             c.argv.shrink(64 * 1024);
             c.querybuf_peak = c.querybuf.len();
+            // `clientsCronTrackExpansiveClients`.
+            peak_in = peak_in.max(c.input_memory());
+            peak_out = peak_out.max(c.output_buffer_memory_usage());
+            if c.output_buffer_limit_reached(&limits, now) {
+                over_limit.push((c.fd, c.id));
+            }
         }
+        self.clients_peak_mem.track(slot_idx, peak_in, peak_out);
         for (fd, id) in to_close {
             self.free_client_by_fd(fd, id);
+        }
+        for (fd, id) in over_limit {
+            self.close_client_on_output_buffer_limit_reached_sync(fd, id);
         }
     }
 
@@ -663,10 +687,8 @@ impl Server {
         };
         c.cmd = Some(idx);
         c.lastcmd = Some(idx);
-        let (arity, flags) = {
-            let cmd = &self.commands.cmds[idx];
-            (cmd.arity, cmd.flags)
-        };
+        let arity = self.commands.cmds[idx].arity;
+        let flags = self.command_flags_with_queue(c, idx);
         let argc = c.argv.len() as i32;
         if (arity > 0 && arity != argc) || argc < -arity {
             let msg = format!("wrong number of arguments for '{}' command", self.commands.cmds[idx].name);
@@ -683,10 +705,7 @@ impl Server {
                 return true;
             }
         }
-        if self.loading && flags & CMD_LOADING == 0 {
-            self.reject_command(c, "-LOADING Redis is loading the dataset in memory");
-            return true;
-        }
+        // Before the loading check, as in Redis 6.2.
         if c.flags & CLIENT_PUBSUB != 0 && c.resp == 2 && !commands::allowed_in_pubsub(self.commands.cmds[idx].name) {
             let msg = format!(
                 "Can't execute '{}': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -695,10 +714,19 @@ impl Server {
             self.reject_command(c, &msg);
             return true;
         }
+        if self.loading && flags & CMD_LOADING == 0 {
+            self.reject_command(c, "-LOADING Redis is loading the dataset in memory");
+            return true;
+        }
         if self.command_is_paused(flags, c) {
             c.flags |= CLIENT_PAUSED_WAIT;
             self.paused_clients.push((c.fd, c.id));
             return false;
+        }
+        if c.flags & CLIENT_MULTI != 0 && !crate::multi::runs_inside_multi(self.commands.cmds[idx].name) {
+            self.queue_multi_command(c, idx);
+            c.add_reply(b"+QUEUED\r\n");
+            return true;
         }
         self.call(c, idx);
         if !self.blocked.ready_keys.is_empty() {
@@ -708,13 +736,19 @@ impl Server {
     }
 
     /// Replies with an error for a command that did not run, counting it
-    /// as rejected (`rejectCommand`).
+    /// as rejected (`rejectCommand`). Inside MULTI it dooms the
+    /// transaction; a refused EXEC discards it with the reason.
     fn reject_command(&mut self, c: &mut Client, msg: &str) {
         c.rejected = true;
+        crate::multi::flag_transaction(c);
         if let Some(i) = c.cmd {
             self.cmdstats[i].rejected_calls += 1;
         }
-        c.add_reply_error(msg);
+        if c.cmd.is_some_and(|i| self.commands.cmds[i].name == "exec") {
+            self.exec_command_abort(c, msg);
+        } else {
+            c.add_reply_error(msg);
+        }
         self.after_error_replies(c);
     }
 
@@ -750,8 +784,11 @@ impl Server {
             self.feed_monitors(c);
         }
         let dirty_before = self.dirty;
-        // Fix "now" for the command, so keys cannot expire half-way.
-        self.update_cached_time();
+        // Fix "now" for the command, so keys cannot expire half-way; the
+        // commands of a transaction share the time EXEC started at.
+        if !self.multi.in_exec {
+            self.update_cached_time();
+        }
         let start = util::monotonic_us();
         let proc_ = self.commands.cmds[idx].proc_;
         proc_(self, c);
@@ -786,6 +823,11 @@ impl Server {
         c.prevent_propagation = false;
         self.flush_also_propagate(c.flags & CLIENT_MULTI != 0);
         self.stats.numcommands += 1;
+        // Messages the command published to its own client come after
+        // its reply (inside MULTI: after EXEC's, when it is put back).
+        if !self.pubsub.pending.is_empty() && c.flags & CLIENT_MULTI == 0 {
+            self.pubsub_deliver_pending(c);
+        }
     }
 
     /// Propagates what commands queued with `also_propagate`.
@@ -808,6 +850,10 @@ impl Server {
 
     /// Where changes reach the AOF (and later replicas): `propagate`.
     pub fn propagate(&mut self, dbid: usize, argv: &crate::proto::Argv) {
+        // The first change made by a transaction opens it with MULTI.
+        if self.multi.in_exec && !self.multi.propagate_in_transaction {
+            self.exec_command_propagate_multi(dbid);
+        }
         if self.aof.state != crate::aof::AofStatus::Off {
             self.feed_append_only_file(dbid, argv);
         }
@@ -835,7 +881,7 @@ impl Server {
 
     /// Sends the command about to run to every MONITOR client
     /// (`replicationFeedMonitors`).
-    fn feed_monitors(&mut self, c: &Client) {
+    pub(crate) fn feed_monitors(&mut self, c: &Client) {
         let mut line = String::with_capacity(64);
         let ts = self.ustime_now();
         line.push_str(&format!("+{}.{:06} [{} ", ts / 1_000_000, ts % 1_000_000, c.db));
@@ -975,6 +1021,7 @@ impl Server {
     /// Applies the loaded configuration's process-wide settings.
     pub fn apply_initial_config(&mut self) {
         crate::log::set_level(config::name_of(config::LOGLEVELS, self.config.loglevel));
+        crate::client::set_obuf_limits(self.config.client_obuf_limits);
     }
 }
 

@@ -431,22 +431,33 @@ pub fn is_c_space(b: u8) -> bool {
 /// and writes one it cannot write as an integer.
 pub fn fmt_g17(v: f64) -> String {
     let mut buf = [0u8; 64];
+    String::from_utf8_lossy(fmt_g17_into(v, &mut buf)).into_owned()
+}
+
+/// `%.17g` of `v` written into `buf`, without allocating.
+pub fn fmt_g17_into(v: f64, buf: &mut [u8; 64]) -> &[u8] {
     // SAFETY: snprintf writes at most buf.len() bytes including the NUL
     // and the format takes exactly one double.
     let n = unsafe {
         libc::snprintf(buf.as_mut_ptr() as *mut libc::c_char, buf.len(), b"%.17g\0".as_ptr() as *const libc::c_char, v)
     };
     let n = (n.max(0) as usize).min(buf.len() - 1);
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    &buf[..n]
 }
 
 /// A double as Redis's `addReplyDouble` sends it in RESP2: `inf`, `-inf`,
 /// otherwise `%.17g`.
 pub fn reply_double_str(v: f64) -> String {
+    let mut buf = [0u8; 64];
+    String::from_utf8_lossy(reply_double_into(v, &mut buf)).into_owned()
+}
+
+/// As `reply_double_str`, written into `buf`, without allocating.
+pub fn reply_double_into(v: f64, buf: &mut [u8; 64]) -> &[u8] {
     if v.is_infinite() {
-        if v > 0.0 { "inf".to_string() } else { "-inf".to_string() }
+        if v > 0.0 { b"inf" } else { b"-inf" }
     } else {
-        fmt_g17(v)
+        fmt_g17_into(v, buf)
     }
 }
 

@@ -17,6 +17,9 @@ use tikv_jemallocator::Jemalloc;
 pub struct CountingAllocator;
 
 static USED: AtomicUsize = AtomicUsize::new(0);
+/// Calls that obtained memory (alloc, alloc_zeroed, realloc): lets a test
+/// check that the hot path allocates nothing per command.
+static ALLOC_CALLS: AtomicUsize = AtomicUsize::new(0);
 
 /// The name and version INFO prints as `mem_allocator`.
 pub const ALLOCATOR_NAME: &str = "jemalloc-5.3.0";
@@ -33,6 +36,7 @@ fn usable(p: *const u8) -> usize {
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = Jemalloc.alloc(layout);
+        ALLOC_CALLS.fetch_add(1, Ordering::Relaxed);
         if !p.is_null() {
             USED.fetch_add(usable(p), Ordering::Relaxed);
         }
@@ -41,6 +45,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = Jemalloc.alloc_zeroed(layout);
+        ALLOC_CALLS.fetch_add(1, Ordering::Relaxed);
         if !p.is_null() {
             USED.fetch_add(usable(p), Ordering::Relaxed);
         }
@@ -55,6 +60,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let old = usable(ptr);
         let p = Jemalloc.realloc(ptr, layout, new_size);
+        ALLOC_CALLS.fetch_add(1, Ordering::Relaxed);
         if !p.is_null() {
             let new = usable(p);
             if new >= old {
@@ -70,6 +76,11 @@ unsafe impl GlobalAlloc for CountingAllocator {
 /// Bytes currently allocated by the process through the Rust allocator.
 pub fn used_memory() -> usize {
     USED.load(Ordering::Relaxed)
+}
+
+/// Allocation calls so far, in every thread (see `ALLOC_CALLS`).
+pub fn alloc_calls() -> usize {
+    ALLOC_CALLS.load(Ordering::Relaxed)
 }
 
 /// Resident set size from /proc/self/stat (field 24, in pages), as

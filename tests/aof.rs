@@ -1514,3 +1514,165 @@ fn shutdown_flushes_writes_pipelined_before_it() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Transactions (the rest of MULTI/EXEC is in tests/multi.rs)
+
+/// Count of `MULTI` and `EXEC` commands, and whether every MULTI is closed
+/// before the next one opens.
+fn multi_blocks(cmds: &[Vec<String>]) -> (usize, usize, bool) {
+    let (mut m, mut e, mut open, mut well_formed) = (0, 0, false, true);
+    for c in cmds {
+        if c[0].eq_ignore_ascii_case("multi") {
+            m += 1;
+            well_formed &= !open;
+            open = true;
+        } else if c[0].eq_ignore_ascii_case("exec") {
+            e += 1;
+            well_formed &= open;
+            open = false;
+        }
+    }
+    (m, e, well_formed && !open)
+}
+
+#[test]
+fn transactions_are_wrapped_and_replay_after_restart() {
+    let dir = TempDir::new("aof-multi");
+    let mut p = start_aof(&dir.path, &["--appendfsync", "always"]);
+    let mut c = p.conn();
+    let script: &[&str] = &[
+        "MULTI",
+        "SET a 1",
+        "INCR a",
+        "RPUSH l x y z",
+        "LPOP l",
+        "EXEC",
+        // Reads only: nothing in the file.
+        "MULTI",
+        "GET a",
+        "LRANGE l 0 -1",
+        "EXEC",
+        "MULTI",
+        "SELECT 3",
+        "SADD s 1 2 3 4 5",
+        "SPOP s 2",
+        "SET t v EX 1000",
+        "HSET h f 1 g 2",
+        "HINCRBYFLOAT h f 0.5",
+        "EXEC",
+        "SELECT 0",
+        // Discarded and aborted ones leave nothing.
+        "MULTI",
+        "SET gone 1",
+        "DISCARD",
+        "MULTI",
+        "SET gone 1",
+        "NOSUCHCOMMAND",
+        "EXEC",
+        "MULTI",
+        "ZADD z 1 a 2 b 3 c",
+        "ZPOPMIN z",
+        "BLPOP l 0",
+        "EXEC",
+    ];
+    for line in script {
+        let _ = c.q(line);
+    }
+    let cmds = read_aof(&dir.join("appendonly.aof"));
+    let (m, e, ok) = multi_blocks(&cmds);
+    assert_eq!((m, e, ok), (3, 3, true), "{:?}", cmds.iter().map(|c| cmd_text(c)).collect::<Vec<_>>());
+    assert!(!cmds.iter().any(|c| c.iter().any(|a| a == "gone")), "a discarded write reached the file");
+    let d = digest(&mut c);
+    drop(c);
+    p.shutdown();
+    let p = start_aof(&dir.path, &["--aof-load-truncated", "no"]);
+    let mut c = p.conn();
+    assert_eq!(digest(&mut c), d);
+    assert_eq!(c.q("GET a"), Reply::bulk("2"));
+    assert_eq!(c.q("LRANGE l 0 -1").array(), vec![Reply::bulk("z")]);
+    assert_eq!(c.q("EXISTS gone").int(), 0);
+    c.q("SELECT 3");
+    assert_eq!(c.q("SCARD s").int(), 3);
+    assert!(c.q("TTL t").int() > 900);
+    // A crash right after an EXEC (appendfsync always) keeps it whole.
+    c.q("SELECT 0");
+    assert_eq!(c.q("MULTI"), Reply::ok());
+    c.q("SET crash 1");
+    c.q("INCR crash");
+    assert_eq!(c.q("EXEC").array().len(), 2);
+    let d = digest(&mut c);
+    drop(c);
+    let mut p = p;
+    p.kill9();
+    let p = start_aof(&dir.path, &["--aof-load-truncated", "no"]);
+    let mut c = p.conn();
+    assert_eq!(digest(&mut c), d);
+    assert_eq!(c.q("GET crash"), Reply::bulk("2"));
+}
+
+#[test]
+fn misconf_refuses_queueing_and_aborts_exec() {
+    let dir = TempDir::new("aof-multi-misconf");
+    let Some(p) = start_limited(&dir.path, &["--appendonly", "yes", "--appendfsync", "everysec"]) else { return };
+    let aof = dir.join("appendonly.aof");
+    let mut c = p.conn();
+    let mut t = p.conn();
+    assert_eq!(c.cmd(&["SET", "pad", &"p".repeat(16000)]), Reply::ok());
+    // Queued before the write error: EXEC is a write, and is refused.
+    assert_eq!(t.q("MULTI"), Reply::ok());
+    assert_eq!(t.q("SET queued 1"), Reply::Status("QUEUED".into()));
+    let size = std::fs::metadata(&aof).map(|m| m.len()).unwrap_or(0);
+    assert!(prlimit_fsize(p.pid, &size.to_string()));
+    assert_eq!(c.q("SET failing 1"), Reply::ok());
+    assert_eq!(info_field(&mut c, "persistence", "aof_last_write_status"), "err");
+    assert_eq!(
+        t.q("EXEC"),
+        Reply::err("EXECABORT Transaction discarded because of: MISCONF Errors writing to the AOF file: File too large")
+    );
+    assert_eq!(t.q("EXEC"), Reply::err("ERR EXEC without MULTI"));
+    // A write refused while queueing dooms the transaction.
+    assert_eq!(t.q("MULTI"), Reply::ok());
+    assert_eq!(t.q("SET y 1"), Reply::err("MISCONF Errors writing to the AOF file: File too large"));
+    assert_eq!(t.q("GET pad"), Reply::Status("QUEUED".into()));
+    assert_eq!(t.q("EXEC"), Reply::err("EXECABORT Transaction discarded because of previous errors."));
+    // Reads only still run.
+    assert_eq!(t.q("MULTI"), Reply::ok());
+    assert_eq!(t.q("EXISTS pad"), Reply::Status("QUEUED".into()));
+    assert_eq!(t.q("EXEC"), Reply::Array(Some(vec![Reply::Int(1)])));
+    assert!(prlimit_fsize(p.pid, "unlimited"));
+    wait_write_status(&mut c, "ok");
+    assert_eq!(t.q("MULTI"), Reply::ok());
+    assert_eq!(t.q("SET y 1"), Reply::Status("QUEUED".into()));
+    assert_eq!(t.q("EXEC"), Reply::Array(Some(vec![Reply::ok()])));
+    assert_eq!(c.q("EXISTS queued").int(), 0);
+}
+
+#[test]
+fn loading_refusals_doom_a_transaction() {
+    let dir = TempDir::new("aof-multi-loading");
+    let mut bytes = aof_of(&["SELECT 0"]);
+    for i in 0..3000 {
+        bytes.extend_from_slice(&aof_of(&[&format!("SET key:{} {}", i, i)]));
+    }
+    std::fs::write(dir.join("appendonly.aof"), &bytes).unwrap_or_else(|e| panic!("{}", e));
+    let p = spawn_nowait(&dir.path, &["--appendonly", "yes", "--key-load-delay", "1000"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut c = loop {
+        if let Ok(c) = Conn::try_connect(p.port) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "could not connect while loading");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // MULTI, DISCARD and EXEC may run while loading; the commands may not.
+    assert_eq!(c.q("MULTI"), Reply::ok());
+    assert_eq!(c.q("GET key:1"), Reply::err("LOADING Redis is loading the dataset in memory"));
+    assert_eq!(c.q("EXEC"), Reply::err("EXECABORT Transaction discarded because of previous errors."));
+    assert_eq!(c.q("MULTI"), Reply::ok());
+    assert_eq!(c.q("DISCARD"), Reply::ok());
+    assert!(p.wait_log("Ready to accept connections", Duration::from_secs(15)), "{}", p.log_text());
+    assert_eq!(c.q("MULTI"), Reply::ok());
+    assert_eq!(c.q("GET key:1"), Reply::Status("QUEUED".into()));
+    assert_eq!(c.q("EXEC"), Reply::Array(Some(vec![Reply::bulk("1")])));
+}

@@ -515,3 +515,50 @@ fn monitor_output_format() {
     let p = parse_monitor(&String::from_utf8_lossy(&l)).unwrap_or_default();
     assert_eq!(p.2, "\"GET\" \"after\"");
 }
+
+/// Parsing, dispatch and reply writing allocate nothing per command for
+/// small commands: thousands of pipelined reads cost (almost) no
+/// allocator calls. DEBUG ALLOC-CALLS is an oxredis-only counter.
+#[test]
+fn small_commands_allocate_nothing_per_call() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    for setup in ["SET k hello", "HSET h f v", "RPUSH l a b c", "SADD s 1 2 3", "ZADD z 1 a", "SET n 12345"] {
+        assert!(!c.q(setup).is_error(), "{}", setup);
+    }
+    let cmds: [&[u8]; 10] = [
+        b"*1\r\n$4\r\nPING\r\n",
+        b"PING\r\n",
+        b"*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n",
+        b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+        b"*2\r\n$6\r\nEXISTS\r\n$1\r\nk\r\n",
+        b"*3\r\n$4\r\nHGET\r\n$1\r\nh\r\n$1\r\nf\r\n",
+        b"*3\r\n$6\r\nLINDEX\r\n$1\r\nl\r\n$1\r\n1\r\n",
+        b"*3\r\n$9\r\nSISMEMBER\r\n$1\r\ns\r\n$1\r\n2\r\n",
+        b"*3\r\n$6\r\nZSCORE\r\n$1\r\nz\r\n$1\r\na\r\n",
+        b"*2\r\n$3\r\nGET\r\n$1\r\nn\r\n",
+    ];
+    let mut batch = Vec::new();
+    for _ in 0..100 {
+        for cmd in cmds.iter() {
+            batch.extend_from_slice(cmd);
+        }
+    }
+    let mut round = |c: &mut common::Conn| {
+        for _ in 0..10 {
+            c.send_raw(&batch).expect("send");
+            for _ in 0..100 * cmds.len() {
+                let r = c.read_reply().expect("reply");
+                assert!(!r.is_error(), "{:?}", r.text());
+            }
+        }
+    };
+    round(&mut c); // warm-up: buffers reach their working size
+    let before = c.q("DEBUG ALLOC-CALLS").int();
+    round(&mut c);
+    let after = c.q("DEBUG ALLOC-CALLS").int();
+    let per_1000 = (after - before) * 1000 / (10 * 100 * cmds.len() as i64);
+    // The DEBUG command, the cron and the reply of the counter itself may
+    // allocate a little; 10,000 commands must not.
+    assert!(after - before < 100, "{} allocator calls for 10000 commands ({} per 1000)", after - before, per_1000);
+}

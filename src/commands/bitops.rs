@@ -6,6 +6,7 @@
 
 use super::{arg_is, reply_syntax_error, CommandDef};
 use crate::client::Client;
+use crate::config::{NOTIFY_GENERIC, NOTIFY_STRING};
 use crate::commands::strings::WRONGTYPE;
 use crate::object::{RStr, Value};
 use crate::server::Server;
@@ -107,6 +108,7 @@ pub fn setbit_command(s: &mut Server, c: &mut Client) {
         }
     };
     s.signal_modified_key(db, c.argv.get(1));
+    s.notify_keyspace_event(NOTIFY_STRING, "setbit", c.argv.get(1), db);
     s.dirty += 1;
     c.add_reply_long_long(old as i64);
 }
@@ -303,11 +305,17 @@ pub fn bitop_command(s: &mut Server, c: &mut Client) {
     }
     let dest = c.argv.get(2).to_vec();
     if maxlen == 0 {
-        s.db_delete(db, &dest);
+        // Nothing to store: the destination goes, and only a deletion
+        // counts as a change (as Redis 6.2).
+        if s.db_delete(db, &dest) {
+            s.notify_keyspace_event(NOTIFY_GENERIC, "del", &dest, db);
+            s.dirty += 1;
+        }
     } else {
         s.set_key(db, &dest, Value::Str(RStr::raw(res)), false);
+        s.notify_keyspace_event(NOTIFY_STRING, "set", &dest, db);
+        s.dirty += 1;
     }
-    s.dirty += 1;
     c.add_reply_long_long(maxlen as i64);
 }
 
@@ -563,6 +571,7 @@ fn bitfield_generic(s: &mut Server, c: &mut Client, readonly: bool) {
     }
     if changes > 0 {
         s.signal_modified_key(db, &key);
+        s.notify_keyspace_event(NOTIFY_STRING, "setbit", &key, db);
         s.dirty += changes;
     }
 }

@@ -200,8 +200,11 @@ pub fn hello_command(s: &mut Server, c: &mut Client) {
 }
 
 /// RESET: back to a fresh connection's state.
-pub fn reset_command(_s: &mut Server, c: &mut Client) {
-    c.flags &= !(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT);
+pub fn reset_command(s: &mut Server, c: &mut Client) {
+    s.discard_transaction(c);
+    s.pubsub_unsubscribe_all_channels(c, false);
+    s.pubsub_unsubscribe_all_patterns(c, false);
+    c.flags &= !(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT | CLIENT_PUBSUB);
     c.db = 0;
     c.resp = 2;
     c.name = None;

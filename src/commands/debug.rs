@@ -252,6 +252,9 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
             let text = format!("[Dictionary HT]\n{}[Expires HT]\n{}", d.dict.stats(), d.expires.stats());
             c.add_reply_verbatim(text.as_bytes(), "txt");
         }
+        // oxredis only, not in HELP: allocator calls so far, for the test
+        // that small commands allocate nothing per call.
+        (b"alloc-calls", 2) => c.add_reply_long_long(crate::zmalloc::alloc_calls() as i64),
         (b"aof-flush-sleep", 3) => match crate::util::string2ll(c.argv.get(2)) {
             Some(us) if us >= 0 => {
                 s.aof.flush_sleep_us = us as u64;
@@ -264,6 +267,7 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
             if s.aof.state == crate::aof::AofStatus::On {
                 s.flush_and_fsync_aof();
             }
+            s.signal_flushed_db(-1);
             for d in s.dbs.iter_mut() {
                 d.clear();
             }

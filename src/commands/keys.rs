@@ -7,6 +7,7 @@
 
 use super::{arg_is, reply_help, reply_subcommand_syntax_error, reply_syntax_error, CommandDef};
 use crate::client::Client;
+use crate::config::NOTIFY_GENERIC;
 use crate::server::Server;
 use crate::util::{string2ll, string_match};
 
@@ -18,7 +19,7 @@ macro_rules! cmd {
 
 pub static COMMANDS: &[CommandDef] = &[
     cmd!("del", del_command, -2, "write @keyspace", 1, -1, 1),
-    cmd!("unlink", del_command, -2, "write fast @keyspace", 1, -1, 1),
+    cmd!("unlink", unlink_command, -2, "write fast @keyspace", 1, -1, 1),
     cmd!("exists", exists_command, -2, "read-only fast @keyspace", 1, -1, 1),
     cmd!("type", type_command, 2, "read-only fast @keyspace", 1, 1, 1),
     cmd!("keys", keys_command, 2, "read-only sort_for_script @keyspace @dangerous", 0, 0, 0),
@@ -42,13 +43,16 @@ pub static COMMANDS: &[CommandDef] = &[
     cmd!("persist", persist_command, 2, "write fast @keyspace", 1, 1, 1),
 ];
 
-/// DEL key [key ...] (and UNLINK, which frees in the background later)
-pub fn del_command(s: &mut Server, c: &mut Client) {
+/// DEL and UNLINK (`delGenericCommand`): UNLINK, and DEL under
+/// `lazyfree-lazy-user-del`, free big values in the background.
+fn del_generic(s: &mut Server, c: &mut Client, lazy: bool) {
     let mut deleted = 0;
     for j in 1..c.argv.len() {
         let key = c.argv.get(j);
         s.expire_if_needed(c.db, key);
-        if s.db_delete(c.db, key) {
+        if s.db_generic_delete(c.db, key, lazy) {
+            s.signal_modified_key(c.db, key);
+            s.notify_keyspace_event(NOTIFY_GENERIC, "del", key, c.db);
             deleted += 1;
         }
     }
@@ -56,25 +60,44 @@ pub fn del_command(s: &mut Server, c: &mut Client) {
     c.add_reply_long_long(deleted as i64);
 }
 
-/// EXISTS key [key ...]: counts repeated keys each time.
+/// DEL key [key ...]
+pub fn del_command(s: &mut Server, c: &mut Client) {
+    let lazy = s.config.lazyfree_lazy_user_del;
+    del_generic(s, c, lazy);
+}
+
+/// UNLINK key [key ...]: as DEL, but big values are freed by the lazyfree
+/// thread (see lazyfree.rs).
+pub fn unlink_command(s: &mut Server, c: &mut Client) {
+    del_generic(s, c, true);
+}
+
+/// EXISTS key [key ...]: counts repeated keys each time. A read without
+/// touching the key (`LOOKUP_NOTOUCH`): misses are counted and notified.
 pub fn exists_command(s: &mut Server, c: &mut Client) {
     let mut n = 0;
     for j in 1..c.argv.len() {
-        if s.key_exists(c.db, c.argv.get(j)) {
+        if s.lookup_key_read_notouch(c.db, c.argv.get(j)).is_some() {
             n += 1;
         }
     }
     c.add_reply_long_long(n);
 }
 
-/// TOUCH key [key ...]
+/// TOUCH key [key ...]: a read of each key (`lookupKeyRead`).
 pub fn touch_command(s: &mut Server, c: &mut Client) {
-    exists_command(s, c);
+    let mut n = 0;
+    for j in 1..c.argv.len() {
+        if s.lookup_key_read(c.db, c.argv.get(j)).is_some() {
+            n += 1;
+        }
+    }
+    c.add_reply_long_long(n);
 }
 
 /// TYPE key
 pub fn type_command(s: &mut Server, c: &mut Client) {
-    let t = match s.lookup_key_read(c.db, c.argv.get(1)) {
+    let t = match s.lookup_key_read_notouch(c.db, c.argv.get(1)) {
         Some(v) => v.type_name(),
         None => "none",
     };
@@ -261,6 +284,8 @@ fn rename_generic(s: &mut Server, c: &mut Client, nx: bool) {
     if let Some(w) = expire {
         s.dbs[db].set_expire(&dst, w);
     }
+    s.notify_keyspace_event(NOTIFY_GENERIC, "rename_from", &src, db);
+    s.notify_keyspace_event(NOTIFY_GENERIC, "rename_to", &dst, db);
     s.dirty += 1;
     if nx {
         c.add_reply_long_long(1);
@@ -323,6 +348,8 @@ pub fn move_command(s: &mut Server, c: &mut Client) {
     if let Some(w) = expire {
         s.dbs[dst].set_expire(&key, w);
     }
+    s.notify_keyspace_event(NOTIFY_GENERIC, "move_from", &key, src);
+    s.notify_keyspace_event(NOTIFY_GENERIC, "move_to", &key, dst);
     s.dirty += 1;
     c.add_reply_long_long(1);
 }
@@ -371,6 +398,7 @@ pub fn copy_command(s: &mut Server, c: &mut Client) {
     if let Some(w) = expire {
         s.dbs[dst_db].set_expire(&dst, w);
     }
+    s.notify_keyspace_event(NOTIFY_GENERIC, "copy_to", &dst, dst_db);
     s.dirty += 1;
     c.add_reply_long_long(1);
 }
@@ -394,6 +422,10 @@ pub fn swapdb_command(s: &mut Server, c: &mut Client) {
     let (a, b) = (a as usize, b as usize);
     if a != b {
         // Swap the contents; each Db keeps its id.
+        // WATCHers stay with their db index: a key that exists on either
+        // side changes for them.
+        s.touch_all_watched_keys_in_db(a, Some(b));
+        s.touch_all_watched_keys_in_db(b, Some(a));
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };
         let (left, right) = s.dbs.split_at_mut(hi);
         std::mem::swap(&mut left[lo].dict, &mut right[0].dict);
@@ -407,38 +439,35 @@ pub fn swapdb_command(s: &mut Server, c: &mut Client) {
     c.add_reply_ok();
 }
 
-/// Parses the optional ASYNC|SYNC of FLUSHDB/FLUSHALL.
-fn flush_flags_ok(c: &mut Client) -> bool {
-    if c.argv.len() > 2 {
-        reply_syntax_error(c);
-        return false;
+/// Parses the optional ASYNC|SYNC of FLUSHDB/FLUSHALL
+/// (`getFlushCommandFlags`): Some(true) to flush in the background, which
+/// is the default under `lazyfree-lazy-user-flush`.
+fn flush_flags(s: &Server, c: &mut Client) -> Option<bool> {
+    match c.argv.len() {
+        1 => Some(s.config.lazyfree_lazy_user_flush),
+        2 if arg_is(c.argv.get(1), "sync") => Some(false),
+        2 if arg_is(c.argv.get(1), "async") => Some(true),
+        _ => {
+            reply_syntax_error(c);
+            None
+        }
     }
-    if c.argv.len() == 2 && !arg_is(c.argv.get(1), "async") && !arg_is(c.argv.get(1), "sync") {
-        reply_syntax_error(c);
-        return false;
-    }
-    true
 }
 
 /// FLUSHDB [ASYNC|SYNC]
 pub fn flushdb_command(s: &mut Server, c: &mut Client) {
-    if !flush_flags_ok(c) {
-        return;
-    }
-    let n = s.dbs[c.db].clear();
+    let Some(lazy) = flush_flags(s, c) else { return };
+    s.signal_flushed_db(c.db as i64);
+    let n = s.empty_data(Some(c.db), lazy);
     s.dirty += n as u64;
     c.add_reply_ok();
 }
 
 /// FLUSHALL [ASYNC|SYNC]
 pub fn flushall_command(s: &mut Server, c: &mut Client) {
-    if !flush_flags_ok(c) {
-        return;
-    }
-    let mut n = 0;
-    for d in s.dbs.iter_mut() {
-        n += d.clear();
-    }
+    let Some(lazy) = flush_flags(s, c) else { return };
+    s.signal_flushed_db(-1);
+    let n = s.empty_data(None, lazy);
     // Redis counts FLUSHALL as at least one change so it is propagated.
     s.dirty += n as u64 + 1;
     c.add_reply_ok();
@@ -535,15 +564,21 @@ fn expire_generic(s: &mut Server, c: &mut Client, basetime: i64, unit_ms: bool) 
         return;
     }
     if when <= s.mstime && !s.loading {
-        // Already expired: delete now, propagated as DEL.
-        s.db_delete(db, &key);
+        // Already expired: delete now, propagated as DEL (UNLINK when
+        // lazyfree-lazy-expire frees it in the background).
+        let lazy = s.config.lazyfree_lazy_expire;
+        s.db_generic_delete(db, &key, lazy);
+        s.signal_modified_key(db, &key);
+        s.notify_keyspace_event(NOTIFY_GENERIC, "del", &key, db);
         s.dirty += 1;
-        c.rewritten = Some(crate::proto::Argv::from_slices(&[&b"DEL"[..], &key]));
+        let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        c.rewritten = Some(crate::proto::Argv::from_slices(&[del, &key]));
         c.add_reply_long_long(1);
         return;
     }
     s.dbs[db].set_expire(&key, when);
     s.signal_modified_key(db, &key);
+    s.notify_keyspace_event(NOTIFY_GENERIC, "expire", &key, db);
     s.dirty += 1;
     c.add_reply_long_long(1);
 }
@@ -572,7 +607,7 @@ pub fn pexpireat_command(s: &mut Server, c: &mut Client) {
 
 fn ttl_generic(s: &mut Server, c: &mut Client, ms: bool) {
     let db = c.db;
-    if s.lookup_key_read(db, c.argv.get(1)).is_none() {
+    if s.lookup_key_read_notouch(db, c.argv.get(1)).is_none() {
         c.add_reply_long_long(-2);
         return;
     }
@@ -604,6 +639,7 @@ pub fn persist_command(s: &mut Server, c: &mut Client) {
     }
     if s.dbs[db].remove_expire(c.argv.get(1)) {
         s.signal_modified_key(db, c.argv.get(1));
+        s.notify_keyspace_event(NOTIFY_GENERIC, "persist", c.argv.get(1), db);
         s.dirty += 1;
         c.add_reply_long_long(1);
     } else {

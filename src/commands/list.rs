@@ -72,10 +72,10 @@ fn reply_entry(c: &mut Client, e: ZlEntry<'_>) {
     }
 }
 
-/// The list at `key` for reading: Ok(None) if missing, Err after a
+/// The list at `argv[i]` for reading: Ok(None) if missing, Err after a
 /// WRONGTYPE reply.
-fn list_read<'a>(s: &'a mut Server, c: &mut Client, key: &[u8]) -> Result<Option<&'a Quicklist>, ()> {
-    match s.lookup_key_read(c.db, key) {
+fn list_read_at<'a>(s: &'a mut Server, c: &mut Client, i: usize) -> Result<Option<&'a Quicklist>, ()> {
+    match s.lookup_key_read(c.db, c.argv.get(i)) {
         None => Ok(None),
         Some(Value::List(q)) => Ok(Some(q)),
         Some(_) => {
@@ -85,7 +85,7 @@ fn list_read<'a>(s: &'a mut Server, c: &mut Client, key: &[u8]) -> Result<Option
     }
 }
 
-/// The list at `key` for writing, as `list_read`.
+/// The list at `key` for writing, as `list_read_at`.
 fn list_write<'a>(s: &'a mut Server, c: &mut Client, key: &[u8]) -> Result<Option<&'a mut Quicklist>, ()> {
     match s.lookup_key_write(c.db, key) {
         None => Ok(None),
@@ -224,8 +224,7 @@ pub fn linsert_command(s: &mut Server, c: &mut Client) {
 
 /// LLEN key
 pub fn llen_command(s: &mut Server, c: &mut Client) {
-    let key = c.argv.get(1).to_vec();
-    match list_read(s, c, &key) {
+    match list_read_at(s, c, 1) {
         Err(()) => {}
         Ok(None) => c.add_reply_long_long(0),
         Ok(Some(q)) => {
@@ -237,8 +236,7 @@ pub fn llen_command(s: &mut Server, c: &mut Client) {
 
 /// LINDEX key index
 pub fn lindex_command(s: &mut Server, c: &mut Client) {
-    let key = c.argv.get(1).to_vec();
-    let q = match list_read(s, c, &key) {
+    let q = match list_read_at(s, c, 1) {
         Err(()) => return,
         Ok(None) => {
             c.add_reply_null();
@@ -301,8 +299,7 @@ fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 pub fn lrange_command(s: &mut Server, c: &mut Client) {
     let Some(start) = get_long_or_reply(c, 2, None) else { return };
     let Some(end) = get_long_or_reply(c, 3, None) else { return };
-    let key = c.argv.get(1).to_vec();
-    let q = match list_read(s, c, &key) {
+    let q = match list_read_at(s, c, 1) {
         Err(()) => return,
         Ok(None) => {
             c.add_reply_array_len(0);
@@ -346,8 +343,7 @@ pub fn lpos_command(s: &mut Server, c: &mut Client) {
             return;
         }
     }
-    let key = c.argv.get(1).to_vec();
-    let q = match list_read(s, c, &key) {
+    let q = match list_read_at(s, c, 1) {
         Err(()) => return,
         Ok(None) => {
             if count != -1 {

@@ -20,6 +20,7 @@ pub mod debug;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod pubsub;
 pub mod server_cmds;
 pub mod sort;
 pub mod set;
@@ -132,6 +133,8 @@ fn all_defs() -> impl Iterator<Item = &'static CommandDef> {
         .chain(debug::COMMANDS.iter())
         .chain(bitops::COMMANDS.iter())
         .chain(zset::COMMANDS.iter())
+        .chain(crate::multi::COMMANDS.iter())
+        .chain(pubsub::COMMANDS.iter())
 }
 
 /// Redis's ACL categories, in the order it reports them.
@@ -165,6 +168,8 @@ fn parse_flags(sflags: &'static str) -> (u64, Vec<&'static str>) {
             flags |= CMD_SKIP_SLOWLOG;
         } else if w == "no-auth" {
             flags |= CMD_NO_AUTH;
+        } else if w == "pub-sub" {
+            flags |= CMD_PUBSUB;
         } else if w == "may-replicate" {
             flags |= CMD_MAY_REPLICATE;
         }

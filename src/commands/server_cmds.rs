@@ -42,6 +42,11 @@ pub fn lastsave_command(s: &mut Server, c: &mut Client) {
 
 /// MONITOR
 pub fn monitor_command(s: &mut Server, c: &mut Client) {
+    // A client that expects one reply per command (inside EXEC) can't.
+    if c.flags & CLIENT_DENY_BLOCKING != 0 {
+        c.add_reply_error("MONITOR isn't allowed for DENY BLOCKING client");
+        return;
+    }
     // A replica can't become a monitor; a monitor is already one.
     if c.flags & CLIENT_SLAVE != 0 {
         return;
@@ -419,11 +424,7 @@ impl Server {
         }
         if want("clients") {
             begin(&mut out, "Clients");
-            let (mut max_in, mut max_out) = (0usize, 0usize);
-            for cl in self.clients.iter().flatten().map(|b| b.as_ref()).chain(current) {
-                max_in = max_in.max(cl.querybuf_peak);
-                max_out = max_out.max(cl.reply_bytes);
-            }
+            let (max_in, max_out) = self.clients_peak_mem.recent_max();
             field!(out, "connected_clients:{}", self.clients_count);
             field!(out, "cluster_connections:0");
             field!(out, "maxclients:{}", self.config.maxclients);
@@ -449,8 +450,17 @@ impl Server {
             field!(out, "used_memory_peak_perc:{:.2}%", if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 0.0 });
             // Overhead as Redis counts it: start-up memory, client buffers
             // and the keyspace's hash tables (`getMemoryOverheadData`).
-            let clients_mem: usize = self.clients.iter().flatten().map(|c| c.total_memory()).sum::<usize>()
-                + current.map(|c| c.total_memory()).unwrap_or(0);
+            // Per class as `clientsCronTrackClientsMemUsage` sums it;
+            // replicas apart, everything else is "normal".
+            let (mut clients_slaves, mut clients_normal) = (0usize, 0usize);
+            for cl in self.clients.iter().flatten().map(|b| b.as_ref()).chain(current) {
+                if cl.obuf_class() == crate::client::CLIENT_TYPE_SLAVE {
+                    clients_slaves += cl.total_memory();
+                } else {
+                    clients_normal += cl.total_memory();
+                }
+            }
+            let clients_mem = clients_slaves + clients_normal;
             let dict_overhead: usize = self.dbs.iter().map(|d| d.overhead()).sum();
             let overhead = (self.startup_memory + clients_mem + dict_overhead).min(used);
             let dataset = used - overhead;
@@ -482,13 +492,13 @@ impl Server {
             field!(out, "mem_fragmentation_bytes:{}", rss as i64 - used as i64);
             field!(out, "mem_not_counted_for_evict:0");
             field!(out, "mem_replication_backlog:0");
-            field!(out, "mem_clients_slaves:0");
-            field!(out, "mem_clients_normal:{}", clients_mem);
+            field!(out, "mem_clients_slaves:{}", clients_slaves);
+            field!(out, "mem_clients_normal:{}", clients_normal);
             field!(out, "mem_aof_buffer:{}", self.aof.buf.capacity() + self.aof.rewrite.buffer_size());
             field!(out, "mem_allocator:{}", crate::zmalloc::ALLOCATOR_NAME);
             field!(out, "active_defrag_running:0");
-            field!(out, "lazyfree_pending_objects:0");
-            field!(out, "lazyfreed_objects:0");
+            field!(out, "lazyfree_pending_objects:{}", crate::lazyfree::pending_objects());
+            field!(out, "lazyfreed_objects:{}", crate::lazyfree::freed_objects());
         }
         if want("persistence") {
             begin(&mut out, "Persistence");
@@ -588,8 +598,8 @@ impl Server {
             field!(out, "evicted_keys:{}", st.evictedkeys);
             field!(out, "keyspace_hits:{}", st.keyspace_hits);
             field!(out, "keyspace_misses:{}", st.keyspace_misses);
-            field!(out, "pubsub_channels:0");
-            field!(out, "pubsub_patterns:0");
+            field!(out, "pubsub_channels:{}", self.pubsub.channels.len());
+            field!(out, "pubsub_patterns:{}", self.pubsub.patterns.len());
             field!(out, "latest_fork_usec:{}", st.latest_fork_usec);
             field!(out, "total_forks:{}", st.total_forks);
             field!(out, "migrate_cached_sockets:0");
@@ -608,7 +618,6 @@ impl Server {
             field!(out, "total_writes_processed:{}", st.numcommands);
             field!(out, "io_threaded_reads_processed:0");
             field!(out, "io_threaded_writes_processed:0");
-            field!(out, "client_query_buffer_limit_disconnections:{}", st.client_qbuf_limit_disconnections);
         }
         if want("replication") {
             begin(&mut out, "Replication");

@@ -257,6 +257,18 @@ fn set_read<'a>(s: &'a mut Server, c: &mut Client, key: &[u8]) -> Result<Option<
     }
 }
 
+/// As `set_read`, for the key at `argv[i]`: no copy of the key name.
+fn set_read_at<'a>(s: &'a mut Server, c: &mut Client, i: usize) -> Result<Option<&'a Value>, ()> {
+    match s.lookup_key_read(c.db, c.argv.get(i)) {
+        None => Ok(None),
+        Some(v) if is_set(v) => Ok(Some(v)),
+        Some(_) => {
+            c.add_reply_error(WRONGTYPE);
+            Err(())
+        }
+    }
+}
+
 /// The set at `key` for writing, as `set_read`.
 fn set_write<'a>(s: &'a mut Server, c: &mut Client, key: &[u8]) -> Result<Option<&'a mut Value>, ()> {
     match s.lookup_key_write(c.db, key) {
@@ -371,6 +383,9 @@ pub fn smove_command(s: &mut Server, c: &mut Client) {
     let ele = c.argv.get(3).to_vec();
     let src_ok = match s.lookup_key_write(db, &src) {
         None => {
+            // Redis looks both keys up before this check: an expired
+            // destination goes (and is notified) all the same.
+            s.expire_if_needed(db, &dst);
             c.add_reply_long_long(0);
             return;
         }
@@ -420,8 +435,7 @@ pub fn smove_command(s: &mut Server, c: &mut Client) {
 
 /// SISMEMBER key member
 pub fn sismember_command(s: &mut Server, c: &mut Client) {
-    let key = c.argv.get(1).to_vec();
-    match set_read(s, c, &key) {
+    match set_read_at(s, c, 1) {
         Err(()) => {}
         Ok(None) => c.add_reply_long_long(0),
         Ok(Some(v)) => {
@@ -433,8 +447,7 @@ pub fn sismember_command(s: &mut Server, c: &mut Client) {
 
 /// SMISMEMBER key member [member ...]
 pub fn smismember_command(s: &mut Server, c: &mut Client) {
-    let key = c.argv.get(1).to_vec();
-    let Ok(v) = set_read(s, c, &key) else { return };
+    let Ok(v) = set_read_at(s, c, 1) else { return };
     let n = c.argv.len() - 2;
     c.add_reply_array_len(n);
     for j in 2..c.argv.len() {
@@ -445,8 +458,7 @@ pub fn smismember_command(s: &mut Server, c: &mut Client) {
 
 /// SCARD key
 pub fn scard_command(s: &mut Server, c: &mut Client) {
-    let key = c.argv.get(1).to_vec();
-    match set_read(s, c, &key) {
+    match set_read_at(s, c, 1) {
         Err(()) => {}
         Ok(None) => c.add_reply_long_long(0),
         Ok(Some(v)) => {
@@ -530,7 +542,7 @@ fn spop_with_count(s: &mut Server, c: &mut Client) {
         }
         s.db_delete(db, &key);
         s.notify_keyspace_event(NOTIFY_GENERIC, "del", &key, db);
-        let del: &[u8] = if s.config.stored_bool("lazyfree-lazy-server-del").unwrap_or(false) {
+        let del: &[u8] = if s.config.lazyfree_lazy_server_del {
             b"UNLINK"
         } else {
             b"DEL"

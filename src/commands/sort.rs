@@ -143,6 +143,13 @@ pub fn sort_command(s: &mut Server, c: &mut Client) {
             }
         }
     };
+    // Redis sorts a sorted set in its skiplist form, converting the stored
+    // value for good ("destructively convert encoded sorted sets").
+    if is_zset {
+        if let Some(o) = s.dbs[db].dict.get_mut(&key) {
+            crate::commands::zset::zset_convert_to_skiplist(&mut o.val);
+        }
+    }
     if dontsort && is_set && storekey.is_some() {
         dontsort = false;
         alpha = true;

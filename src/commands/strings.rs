@@ -6,6 +6,7 @@
 
 use super::{arg_is, reply_syntax_error, CommandDef};
 use crate::client::Client;
+use crate::config::{NOTIFY_GENERIC, NOTIFY_STRING};
 use crate::object::{RStr, Value};
 use crate::proto::Argv;
 use crate::server::Server;
@@ -235,8 +236,10 @@ pub fn set_command(s: &mut Server, c: &mut Client) {
     let val = Value::Str(RStr::from_bytes(c.argv.get(2)));
     s.set_key(db, &key, val, exp == ExpireOpt::KeepTtl);
     s.dirty += 1;
+    s.notify_keyspace_event(NOTIFY_STRING, "set", &key, db);
     if let Some(w) = when {
         s.dbs[db].set_expire(&key, w);
+        s.notify_keyspace_event(NOTIFY_GENERIC, "expire", &key, db);
     }
     c.rewritten = rewritten;
     match old {
@@ -257,6 +260,7 @@ pub fn setnx_command(s: &mut Server, c: &mut Client) {
     let val = Value::Str(RStr::from_bytes(c.argv.get(2)));
     s.set_key(db, c.argv.get(1), val, false);
     s.dirty += 1;
+    s.notify_keyspace_event(NOTIFY_STRING, "set", c.argv.get(1), db);
     c.add_reply_long_long(1);
 }
 
@@ -268,6 +272,8 @@ fn setex_generic(s: &mut Server, c: &mut Client, unit_ms: bool, name: &str) {
     s.set_key(db, c.argv.get(1), val, false);
     s.dbs[db].set_expire(c.argv.get(1), when);
     s.dirty += 1;
+    s.notify_keyspace_event(NOTIFY_STRING, "set", c.argv.get(1), db);
+    s.notify_keyspace_event(NOTIFY_GENERIC, "expire", c.argv.get(1), db);
     c.add_reply_ok();
 }
 
@@ -311,6 +317,7 @@ pub fn append_command(s: &mut Server, c: &mut Client) {
         }
     };
     s.dirty += 1;
+    s.notify_keyspace_event(NOTIFY_STRING, "append", c.argv.get(1), db);
     c.add_reply_long_long(newlen as i64);
 }
 
@@ -399,6 +406,7 @@ pub fn setrange_command(s: &mut Server, c: &mut Client) {
             let n = v.len();
             s.set_key(db, c.argv.get(1), Value::Str(RStr::raw(v)), false);
             s.dirty += 1;
+            s.notify_keyspace_event(NOTIFY_STRING, "setrange", c.argv.get(1), db);
             c.add_reply_long_long(n as i64);
         }
         Some(Value::Str(v)) => {
@@ -419,6 +427,7 @@ pub fn setrange_command(s: &mut Server, c: &mut Client) {
             let n = raw.len();
             s.signal_modified_key(db, c.argv.get(1));
             s.dirty += 1;
+            s.notify_keyspace_event(NOTIFY_STRING, "setrange", c.argv.get(1), db);
             c.add_reply_long_long(n as i64);
         }
         #[allow(unreachable_patterns)]
@@ -449,6 +458,7 @@ fn incr_generic(s: &mut Server, c: &mut Client, incr: i64) {
     };
     s.set_key(db, c.argv.get(1), Value::Str(RStr::Int(new)), true);
     s.dirty += 1;
+    s.notify_keyspace_event(NOTIFY_STRING, "incrby", c.argv.get(1), db);
     c.add_reply_long_long(new);
 }
 
@@ -507,6 +517,7 @@ pub fn incrbyfloat_command(s: &mut Server, c: &mut Client) {
     // Stored as embstr/raw, never int-encoded, as createStringObjectFromLongDouble.
     s.set_key(db, c.argv.get(1), Value::Str(RStr::from_bytes_no_int(&new)), true);
     s.dirty += 1;
+    s.notify_keyspace_event(NOTIFY_STRING, "incrbyfloat", c.argv.get(1), db);
     // Replayed as the value it produced, so float rounding cannot drift.
     c.rewritten = Some(Argv::from_slices(&[&b"SET"[..], c.argv.get(1), &new, b"KEEPTTL"]));
 }
@@ -542,6 +553,7 @@ fn mset_generic(s: &mut Server, c: &mut Client, nx: bool) {
     for j in (1..c.argv.len()).step_by(2) {
         let val = Value::Str(RStr::from_bytes(c.argv.get(j + 1)));
         s.set_key(db, c.argv.get(j), val, false);
+        s.notify_keyspace_event(NOTIFY_STRING, "set", c.argv.get(j), db);
     }
     s.dirty += ((c.argv.len() - 1) / 2) as u64;
     if nx {
@@ -588,6 +600,7 @@ pub fn getset_command(s: &mut Server, c: &mut Client) {
     let val = Value::Str(RStr::from_bytes(c.argv.get(2)));
     s.set_key(c.db, c.argv.get(1), val, false);
     s.dirty += 1;
+    s.notify_keyspace_event(NOTIFY_STRING, "set", c.argv.get(1), c.db);
     // Propagated as SET, as Redis 6.2 does.
     c.rewritten = Some(Argv::from_slices(&[&b"SET"[..], c.argv.get(1), c.argv.get(2)]));
 }
@@ -596,9 +609,14 @@ pub fn getset_command(s: &mut Server, c: &mut Client) {
 pub fn getdel_command(s: &mut Server, c: &mut Client) {
     match reply_current(s, c) {
         Ok(true) => {
-            s.db_delete(c.db, c.argv.get(1));
+            // As DEL: lazy, and propagated as UNLINK, under lazyfree-lazy-user-del.
+            let lazy = s.config.lazyfree_lazy_user_del;
+            s.db_generic_delete(c.db, c.argv.get(1), lazy);
+            s.signal_modified_key(c.db, c.argv.get(1));
+            s.notify_keyspace_event(NOTIFY_GENERIC, "del", c.argv.get(1), c.db);
             s.dirty += 1;
-            c.rewritten = Some(Argv::from_slices(&[&b"DEL"[..], c.argv.get(1)]));
+            let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+            c.rewritten = Some(Argv::from_slices(&[del, c.argv.get(1)]));
         }
         _ => {}
     }
@@ -654,18 +672,25 @@ pub fn getex_command(s: &mut Server, c: &mut Client) {
     // or DEL, so that replaying it does not depend on the time.
     if let Some(w) = when {
         if w <= s.mstime {
-            // An expire in the past deletes the key, as Redis does.
-            s.db_delete(db, key);
-            c.rewritten = Some(Argv::from_slices(&[&b"DEL"[..], key]));
+            // An expire in the past deletes the key, as Redis does
+            // (lazily, and propagated as UNLINK, with lazyfree-lazy-expire).
+            let lazy = s.config.lazyfree_lazy_expire;
+            s.db_generic_delete(db, key, lazy);
+            s.signal_modified_key(db, key);
+            s.notify_keyspace_event(NOTIFY_GENERIC, "del", key, db);
+            let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+            c.rewritten = Some(Argv::from_slices(&[del, key]));
         } else {
             s.dbs[db].set_expire(key, w);
             s.signal_modified_key(db, key);
+            s.notify_keyspace_event(NOTIFY_GENERIC, "expire", key, db);
             let ms = itoa::Buffer::new().format(w).to_string();
             c.rewritten = Some(Argv::from_slices(&[&b"PEXPIREAT"[..], key, ms.as_bytes()]));
         }
         s.dirty += 1;
     } else if exp == ExpireOpt::Persist && s.dbs[db].remove_expire(key) {
         s.signal_modified_key(db, key);
+        s.notify_keyspace_event(NOTIFY_GENERIC, "persist", key, db);
         s.dirty += 1;
         c.rewritten = Some(Argv::from_slices(&[&b"PERSIST"[..], key]));
     }

@@ -255,7 +255,7 @@ fn zset_length(v: &Value) -> usize {
 }
 
 /// Converts a ziplist-encoded set to the skiplist encoding in place.
-fn zset_convert_to_skiplist(v: &mut Value) {
+pub(crate) fn zset_convert_to_skiplist(v: &mut Value) {
     if let Value::ZsetZl(zl) = v {
         let z = ziplist_to_zsl(zl);
         *v = Value::ZsetSl(Box::new(z));
@@ -353,6 +353,20 @@ fn zset_create_for(s: &Server, first_member_len: usize) -> Value {
 /// WRONGTYPE reply.
 fn zset_read<'a>(s: &'a mut Server, c: &mut Client, key: &[u8]) -> Result<Option<ZRef<'a>>, ()> {
     match s.lookup_key_read(c.db, key) {
+        None => Ok(None),
+        Some(v) => match ZRef::of(v) {
+            Some(z) => Ok(Some(z)),
+            None => {
+                c.add_reply_error(WRONGTYPE);
+                Err(())
+            }
+        },
+    }
+}
+
+/// As `zset_read`, for the key at `argv[i]`: no copy of the key name.
+fn zset_read_at<'a>(s: &'a mut Server, c: &mut Client, i: usize) -> Result<Option<ZRef<'a>>, ()> {
+    match s.lookup_key_read(c.db, c.argv.get(i)) {
         None => Ok(None),
         Some(v) => match ZRef::of(v) {
             Some(z) => Ok(Some(z)),
@@ -543,8 +557,7 @@ pub fn zrem_command(s: &mut Server, c: &mut Client) {
 
 /// ZCARD key
 pub fn zcard_command(s: &mut Server, c: &mut Client) {
-    let key = c.argv.get(1).to_vec();
-    match zset_read(s, c, &key) {
+    match zset_read_at(s, c, 1) {
         Err(()) => {}
         Ok(None) => c.add_reply_long_long(0),
         Ok(Some(z)) => {
@@ -556,8 +569,7 @@ pub fn zcard_command(s: &mut Server, c: &mut Client) {
 
 /// ZSCORE key member
 pub fn zscore_command(s: &mut Server, c: &mut Client) {
-    let key = c.argv.get(1).to_vec();
-    let z = match zset_read(s, c, &key) {
+    let z = match zset_read_at(s, c, 1) {
         Err(()) => return,
         Ok(None) => {
             c.add_reply_null();
@@ -573,8 +585,7 @@ pub fn zscore_command(s: &mut Server, c: &mut Client) {
 
 /// ZMSCORE key member [member ...]
 pub fn zmscore_command(s: &mut Server, c: &mut Client) {
-    let key = c.argv.get(1).to_vec();
-    let z = match zset_read(s, c, &key) {
+    let z = match zset_read_at(s, c, 1) {
         Err(()) => return,
         Ok(z) => z,
     };
@@ -938,8 +949,7 @@ pub fn zrevrangebylex_command(s: &mut Server, c: &mut Client) {
 /// ZCOUNT key min max
 pub fn zcount_command(s: &mut Server, c: &mut Client) {
     let Some(r) = parse_score_range(c, 2, 3) else { return };
-    let key = c.argv.get(1).to_vec();
-    let n = match zset_read(s, c, &key) {
+    let n = match zset_read_at(s, c, 1) {
         Err(()) => return,
         Ok(None) => 0,
         Ok(Some(ZRef::Sl(z))) => z.count_in_range(&r),
@@ -951,8 +961,7 @@ pub fn zcount_command(s: &mut Server, c: &mut Client) {
 /// ZLEXCOUNT key min max
 pub fn zlexcount_command(s: &mut Server, c: &mut Client) {
     let Some(r) = parse_lex_range(c, 2, 3) else { return };
-    let key = c.argv.get(1).to_vec();
-    let n = match zset_read(s, c, &key) {
+    let n = match zset_read_at(s, c, 1) {
         Err(()) => return,
         Ok(None) => 0,
         Ok(Some(ZRef::Sl(z))) => z.count_in_lex_range(&r),
@@ -1627,8 +1636,7 @@ pub fn zscan_command(s: &mut Server, c: &mut Client) {
         c.add_reply_error("invalid cursor");
         return;
     };
-    let key = c.argv.get(1).to_vec();
-    let z = match zset_read(s, c, &key) {
+    let z = match zset_read_at(s, c, 1) {
         Err(()) => return,
         Ok(None) => {
             c.add_reply_array_len(2);

@@ -24,8 +24,12 @@ proc file_lines_from {path from} {
     return [lrange $lines $from end]
 }
 
+# Complete lines in server `level`'s log (as `wc -l` counts them), so that
+# it is the index of the next line to be written.
 proc count_log_lines {level} {
-    return [llength [file_lines_from [srv $level stdout] 0]]
+    set lines [file_lines_from [srv $level stdout] 0]
+    if {[lindex $lines end] eq ""} {set lines [lrange $lines 0 end-1]}
+    return [llength $lines]
 }
 
 # Waits until every glob in patterns matches some line of server `level`'s
