@@ -3,7 +3,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 BIN := target/release/oxredis-server
 
-.PHONY: all run test tcl-test bench fuzz clean install
+.PHONY: all run test tcl-test bench bench-rewrite fuzz clean install
 
 # Release build.
 all:
@@ -28,6 +28,12 @@ tcl-test: all
 # Knobs: BENCH_ROUNDS, BENCH_N, BENCH_NP, BENCH_TESTS, BENCH_PTESTS, BENCH_EXTRA.
 bench: all
 	bench/run.sh
+
+# The background AOF rewrite of 1M keys under a write load, beside
+# redis-server: wall time, fork time, p99 during it, peak RSS parent+child.
+# Knobs: BENCH_RW_KEYS, BENCH_RW_ROUNDS, BENCH_RW_WINDOW.
+bench-rewrite: all
+	bench/rewrite.sh
 
 # Fuzz the RESP parser: cargo-fuzz on a nightly toolchain when present,
 # otherwise the stable random-input driver (FUZZ_SECONDS, default 60).

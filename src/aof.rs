@@ -28,14 +28,17 @@
 //!    them; argument lengths are trusted only as far as the file has bytes.
 //! 5. **Background fsync errors** (bio.rs) deny writes with `-MISCONF` and
 //!    show `aof_last_write_status:err` until a later fsync succeeds.
+//! 6. **Rewriting** happens in a fork child (aof_rewrite.rs). While one
+//!    runs, everything fed here is also appended to the rewrite buffer;
+//!    switching AOF on (`start_append_only`) waits for such a rewrite
+//!    (`wait_rewrite`) before the file is written to.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::io::RawFd;
 
 use crate::bio::{Bio, JobType};
 use crate::client::Client;
 use crate::config::{AOF_FSYNC_ALWAYS, AOF_FSYNC_EVERYSEC};
-use crate::object::Value;
 use crate::proto::Argv;
 use crate::server::{strerror, Server};
 
@@ -80,6 +83,8 @@ pub struct Aof {
     pub loading_start: i64,
     pub loading_total_bytes: u64,
     pub loading_loaded_bytes: u64,
+    /// The background rewrite (aof_rewrite.rs).
+    pub rewrite: crate::aof_rewrite::AofRewrite,
 }
 
 impl Default for Aof {
@@ -103,6 +108,7 @@ impl Default for Aof {
             loading_start: 0,
             loading_total_bytes: 0,
             loading_loaded_bytes: 0,
+            rewrite: crate::aof_rewrite::AofRewrite::default(),
         }
     }
 }
@@ -120,31 +126,6 @@ pub fn cat_command<'a, I: IntoIterator<Item = &'a [u8]>>(buf: &mut Vec<u8>, argc
         buf.extend_from_slice(b"\r\n");
         buf.extend_from_slice(a);
         buf.extend_from_slice(b"\r\n");
-    }
-}
-
-/// Items per command in a rewritten AOF (`AOF_REWRITE_ITEMS_PER_CMD`).
-pub const AOF_REWRITE_ITEMS_PER_CMD: usize = 64;
-
-/// Appends `cmd key item...` commands of at most 64 items each, for a
-/// collection of `total` items of `per_item` arguments each (a member, a
-/// field and its value, a score and its member), as the rewrite does.
-pub fn rewrite_batched<I: Iterator<Item = Vec<u8>>>(buf: &mut Vec<u8>, cmd: &[u8], key: &[u8], total: usize, per_item: usize, mut args: I) {
-    let mut left = total;
-    let mut ib = itoa::Buffer::new();
-    while left > 0 {
-        let n = left.min(AOF_REWRITE_ITEMS_PER_CMD);
-        cat_command(buf, 2 + n * per_item, [cmd, key]);
-        // cat_command wrote "*argc" plus two args; the items follow.
-        for _ in 0..n * per_item {
-            let a = args.next().unwrap_or_default();
-            buf.push(b'$');
-            buf.extend_from_slice(ib.format(a.len()).as_bytes());
-            buf.extend_from_slice(b"\r\n");
-            buf.extend_from_slice(&a);
-            buf.extend_from_slice(b"\r\n");
-        }
-        left -= n;
     }
 }
 
@@ -186,18 +167,6 @@ fn fsync(fd: RawFd) -> std::io::Result<()> {
     }
 }
 
-fn file_size(fd: RawFd) -> u64 {
-    // SAFETY: fstat fills the zeroed stat we own.
-    unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        if libc::fstat(fd, &mut st) == 0 {
-            st.st_size as u64
-        } else {
-            0
-        }
-    }
-}
-
 /// Opens the AOF for appending, creating it (`O_WRONLY|O_APPEND|O_CREAT`, 0644).
 pub fn open_for_append(path: &str) -> std::io::Result<RawFd> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -212,9 +181,12 @@ impl Server {
         self.aof.state != AofStatus::Off
     }
 
-    /// Appends a propagated command to `aof_buf` (`feedAppendOnlyFile`).
+    /// Appends a propagated command to `aof_buf` and, while a rewrite
+    /// child runs, to the rewrite buffer (`feedAppendOnlyFile`). Waiting
+    /// for the first rewrite, only the rewrite buffer gets it.
     pub fn feed_append_only_file(&mut self, dbid: usize, argv: &Argv) {
         let now = self.mstime;
+        let start = self.aof.buf.len();
         let buf = &mut self.aof.buf;
         if dbid as i64 != self.aof.selected_db {
             let mut ib = itoa::Buffer::new();
@@ -250,6 +222,12 @@ impl Server {
                 cat_command(buf, 5, [argv.get(0), argv.get(1), argv.get(2), &b"PXAT"[..], ib.format(when).as_bytes()]);
             }
             _ => cat_command(buf, argv.len(), argv.iter()),
+        }
+        if self.child.child_type == crate::fork::ChildType::Aof {
+            self.aof_rewrite_buffer_append(start);
+        }
+        if self.aof.state != AofStatus::On {
+            self.aof.buf.truncate(start);
         }
     }
 
@@ -291,7 +269,16 @@ impl Server {
         }
         let start = crate::util::monotonic_us();
         let res = aof_write(self.aof.fd, &self.aof.buf);
-        self.latency_add_sample_if_needed("aof-write", (crate::util::monotonic_us() - start) / 1000);
+        let latency = (crate::util::monotonic_us() - start) / 1000;
+        // Slow writes by cause: a pending fsync, a child doing I/O, or alone.
+        if sync_in_progress {
+            self.latency_add_sample_if_needed("aof-write-pending-fsync", latency);
+        } else if self.has_active_child_process() {
+            self.latency_add_sample_if_needed("aof-write-active-child", latency);
+        } else {
+            self.latency_add_sample_if_needed("aof-write-alone", latency);
+        }
+        self.latency_add_sample_if_needed("aof-write", latency);
         self.aof.flush_postponed_start = 0;
         match res {
             Ok(n) => {
@@ -392,15 +379,6 @@ impl Server {
         }
     }
 
-    /// No fork-based children exist yet (the rewrite and BGSAVE issues
-    /// add them).
-    pub fn has_active_child_process(&self) -> bool {
-        false
-    }
-
-    /// Records a latency sample; LATENCY arrives with the rewrite issue.
-    pub fn latency_add_sample_if_needed(&mut self, _event: &str, _ms: u64) {}
-
     /// The `-MISCONF` error while AOF writes fail, if they do
     /// (`writeCommandsDeniedByDiskError` for the AOF case).
     /// A failed write, or a failed background fsync (Redis 6.2's
@@ -434,6 +412,7 @@ impl Server {
         if self.aof.bio.is_none() {
             self.aof.bio = Some(Bio::start().map_err(|e| format!("Can't start the bio threads: {}", e))?);
         }
+        self.aof_remove_stale_temp_files();
         if !self.config.appendonly {
             return Ok(());
         }
@@ -460,7 +439,8 @@ impl Server {
         self.aof.fsync_offset = self.aof.current_size;
     }
 
-    /// Switches AOF off (`stopAppendOnly`).
+    /// Switches AOF off (`stopAppendOnly`): flush, fsync, close, and stop
+    /// a running rewrite, whose result nobody would use.
     pub fn stop_append_only(&mut self) {
         if self.aof.state == AofStatus::Off {
             return;
@@ -470,24 +450,22 @@ impl Server {
         self.aof.fd = -1;
         self.aof.selected_db = -1;
         self.aof.state = AofStatus::Off;
-        self.aof.buf.clear();
+        self.aof.rewrite.scheduled = false;
+        self.kill_append_only_child();
+        self.aof.buf = Vec::new();
     }
 
-    /// Switches AOF on (`startAppendOnly`). The first file is produced by
-    /// a rewrite of the dataset; until the fork-based rewrite lands it is
-    /// written synchronously, then AOF is on at once.
+    /// Switches AOF on (`startAppendOnly`): opens the file and starts a
+    /// background rewrite; the AOF is written to only once that rewrite
+    /// succeeded (`wait_rewrite`). While another kind of child runs the
+    /// rewrite is scheduled; a running rewrite is restarted, since it has
+    /// not been accumulating the diff.
     pub fn start_append_only(&mut self) -> Result<(), String> {
         if self.aof.bio.is_none() {
             self.aof.bio = Some(Bio::start().map_err(|e| format!("Can't start the bio threads: {}", e))?);
         }
         let path = self.config.appendfilename.clone();
-        if let Err(e) = self.rewrite_append_only_file_sync(&path) {
-            log::warn!(
-                "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error."
-            );
-            return Err(e);
-        }
-        let fd = match open_for_append(&path) {
+        let newfd = match open_for_append(&path) {
             Ok(fd) => fd,
             Err(e) => {
                 let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_else(|_| "unknown".into());
@@ -501,113 +479,36 @@ impl Server {
                 return Err(msg);
             }
         };
-        self.aof.fd = fd;
-        self.aof.state = AofStatus::On;
+        if self.has_active_child_process() && self.child.child_type != crate::fork::ChildType::Aof {
+            self.aof.rewrite.scheduled = true;
+            log::warn!("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
+        } else {
+            if self.child.child_type == crate::fork::ChildType::Aof {
+                log::warn!("AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.");
+                self.kill_append_only_child();
+            }
+            if self.rewrite_append_only_file_background().is_err() {
+                crate::anet::close(newfd);
+                let msg = "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.";
+                log::warn!("{}", msg);
+                return Err(msg.to_string());
+            }
+        }
+        self.aof.state = AofStatus::WaitRewrite;
+        self.aof.last_fsync = self.unixtime;
+        self.aof.fd = newfd;
         self.aof.selected_db = -1;
         self.aof.buf.clear();
-        self.aof.current_size = file_size(fd);
-        self.aof.base_size = self.aof.current_size;
-        self.aof.fsync_offset = self.aof.current_size;
-        self.aof.last_fsync = self.unixtime;
-        self.aof.last_write_ok = true;
+        if let Some(bio) = &self.aof.bio {
+            if bio.last_fsync_errno.swap(0, std::sync::atomic::Ordering::SeqCst) != 0 {
+                log::warn!("AOF reopen, just ignore the AOF fsync error in bio job");
+            }
+        }
+        if !self.aof.last_write_ok {
+            log::warn!("AOF reopen, just ignore the last error.");
+            self.aof.last_write_ok = true;
+        }
         Ok(())
-    }
-
-    /// Writes the whole dataset as commands to `out`: per db a SELECT, per
-    /// key the commands that rebuild it, PEXPIREAT for keys with a TTL;
-    /// keys already expired are skipped (`rewriteAppendOnlyFileRio`).
-    pub fn rewrite_dataset<W: Write>(&self, out: &mut W) -> std::io::Result<()> {
-        let now = crate::util::mstime();
-        let mut buf = Vec::with_capacity(64 * 1024);
-        let mut ib = itoa::Buffer::new();
-        for db in &self.dbs {
-            if db.size() == 0 {
-                continue;
-            }
-            cat_command(&mut buf, 2, [&b"SELECT"[..], ib.format(db.id).as_bytes()]);
-            for (k, v) in db.dict.iter() {
-                let expire = db.get_expire(k);
-                if let Some(w) = expire {
-                    if w < now {
-                        continue;
-                    }
-                }
-                match &v.val {
-                    Value::Str(s) => {
-                        let mut vb = itoa::Buffer::new();
-                        cat_command(&mut buf, 3, [&b"SET"[..], k, s.as_bytes(&mut vb)]);
-                    }
-                    Value::List(q) => {
-                        rewrite_batched(&mut buf, b"RPUSH", k, q.len(), 1, q.iter().map(|e| e.to_vec()));
-                    }
-                    Value::HashZl(z) => {
-                        rewrite_batched(&mut buf, b"HMSET", k, z.len() / 2, 2, z.iter().map(|e| e.to_vec()));
-                    }
-                    Value::HashHt(h) => {
-                        let it = h.iter().flat_map(|(f, v)| [f.to_vec(), v.to_vec()]);
-                        rewrite_batched(&mut buf, b"HMSET", k, h.len(), 2, it);
-                    }
-                    Value::SetInt(set) => {
-                        rewrite_batched(&mut buf, b"SADD", k, set.len(), 1, set.iter().map(|v| v.to_string().into_bytes()));
-                    }
-                    Value::SetHt(set) => {
-                        rewrite_batched(&mut buf, b"SADD", k, set.len(), 1, set.keys().map(|m| m.to_vec()));
-                    }
-                    // ZADD key score member ...; the ziplist holds member
-                    // then score, the command wants score then member.
-                    Value::ZsetZl(z) => {
-                        let mut items = Vec::with_capacity(z.len());
-                        let mut it = z.iter();
-                        while let (Some(m), Some(sc)) = (it.next(), it.next()) {
-                            let score = match sc {
-                                crate::ziplist::ZlEntry::Int(v) => v as f64,
-                                crate::ziplist::ZlEntry::Str(b) => crate::util::strtod_exact(b).unwrap_or(0.0),
-                            };
-                            items.push(crate::util::fmt_g17(score).into_bytes());
-                            items.push(m.to_vec());
-                        }
-                        rewrite_batched(&mut buf, b"ZADD", k, z.len() / 2, 2, items.into_iter());
-                    }
-                    Value::ZsetSl(z) => {
-                        let it = z.iter().flat_map(|(m, sc)| [crate::util::fmt_g17(sc).into_bytes(), m.to_vec()]);
-                        rewrite_batched(&mut buf, b"ZADD", k, z.len(), 2, it);
-                    }
-                }
-                if let Some(w) = expire {
-                    cat_command(&mut buf, 3, [&b"PEXPIREAT"[..], k, ib.format(w).as_bytes()]);
-                }
-                if buf.len() > 32 * 1024 {
-                    out.write_all(&buf)?;
-                    buf.clear();
-                }
-            }
-        }
-        out.write_all(&buf)
-    }
-
-    /// Rewrites the AOF in the foreground: temp file, fsync, rename.
-    pub fn rewrite_append_only_file_sync(&mut self, path: &str) -> Result<(), String> {
-        let tmp = format!("temp-rewriteaof-{}.aof", std::process::id());
-        let res = (|| -> std::io::Result<()> {
-            let f = std::fs::File::create(&tmp)?;
-            let mut w = std::io::BufWriter::new(f);
-            self.rewrite_dataset(&mut w)?;
-            let f = w.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        match res {
-            Ok(()) => {
-                log::info!("SYNC append only file rewrite performed");
-                Ok(())
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                let msg = format!("Write error writing append only file on disk: {}", strerror(&e));
-                log::warn!("{}", msg);
-                Err(msg)
-            }
-        }
     }
 }
 
@@ -953,6 +854,7 @@ mod tests {
     fn generic_and_translated_feeds() {
         let mut s = Server::new(crate::config::Config::with_defaults()).unwrap();
         s.mstime = 1_000_000;
+        s.aof.state = AofStatus::On;
         s.feed_append_only_file(0, &Argv::from_slices(&["SET", "k", "v"]));
         s.feed_append_only_file(0, &Argv::from_slices(&["expire", "k", "10"]));
         s.feed_append_only_file(1, &Argv::from_slices(&["SETEX", "k", "5", "v"]));

@@ -120,6 +120,17 @@ pub struct Config {
     pub no_appendfsync_on_rewrite: bool,
     pub aof_load_truncated: bool,
     pub key_load_delay: i64,
+    /// `auto-aof-rewrite-percentage` (`aof_rewrite_perc`), 0 = off.
+    pub aof_rewrite_perc: i64,
+    /// `auto-aof-rewrite-min-size` in bytes.
+    pub aof_rewrite_min_size: i64,
+    /// Accepted; the rewrite writes pure AOF until RDB support lands.
+    pub aof_use_rdb_preamble: bool,
+    /// fsync the rewrite's temp file every 32 MiB it writes.
+    pub aof_rewrite_incremental_fsync: bool,
+    /// Microseconds a fork child sleeps after each key (tests only;
+    /// negative: sleep 1 µs with probability 1/|n|).
+    pub rdb_key_save_delay: i64,
     pub dbfilename: String,
     pub save_params: Vec<(i64, i64)>,
     pub latency_monitor_threshold: i64,
@@ -769,7 +780,7 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     stored_bool!("rdbchecksum", None, true, IMMUTABLE),
     stored_enum!("sanitize-dump-payload", None, SANITIZE_DUMP_PAYLOAD, 0, 0),
     stored_bool!("rdb-del-sync-files", None, false, 0),
-    stored_int!("rdb-key-save-delay", None, 0, INT_MIN, INT_MAX, 0),
+    int_cfg!("rdb-key-save-delay", None, rdb_key_save_delay, 0, INT_MIN, INT_MAX, 0, None),
     stored_bool!("rdb-save-incremental-fsync", None, true, 0),
     // Replication.
     special!("replicaof", Some("slaveof"), IMMUTABLE | NOT_IMPLEMENTED, get_replicaof, set_replicaof, &["no one"]),
@@ -813,10 +824,10 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     bool_cfg!("lazyfree-lazy-user-del", None, lazyfree_lazy_user_del, false, 0, None),
     bool_cfg!("lazyfree-lazy-user-flush", None, lazyfree_lazy_user_flush, false, 0, None),
     // Append only file.
-    stored_int!("auto-aof-rewrite-percentage", None, 100, 0, INT_MAX, 0),
-    stored_int!("auto-aof-rewrite-min-size", None, 64 * MB, 0, LONG_MAX, MEMORY),
-    stored_bool!("aof-use-rdb-preamble", None, true, 0),
-    stored_bool!("aof-rewrite-incremental-fsync", None, true, 0),
+    int_cfg!("auto-aof-rewrite-percentage", None, aof_rewrite_perc, 100, 0, INT_MAX, 0, None),
+    int_cfg!("auto-aof-rewrite-min-size", None, aof_rewrite_min_size, 64 * MB, 0, LONG_MAX, MEMORY, None),
+    bool_cfg!("aof-use-rdb-preamble", None, aof_use_rdb_preamble, true, 0, None),
+    bool_cfg!("aof-rewrite-incremental-fsync", None, aof_rewrite_incremental_fsync, true, 0, None),
     // Lua scripting.
     stored_int!("lua-time-limit", None, 5000, 0, LONG_MAX, 0),
     stored_bool!("lua-replicate-commands", None, true, 0),

@@ -17,7 +17,11 @@
 //! is disabled (a fork child is running and copy-on-write should not be
 //! provoked), in which case only a load factor above
 //! `DICT_FORCE_RESIZE_RATIO` forces it. It shrinks only when the caller asks
-//! (`needs_resize` then `resize`), as the server cron does.
+//! (`needs_resize` then `resize`), as the server cron does. While resizing
+//! is disabled, a rehash already under way also pauses its per-operation
+//! steps unless the two tables' sizes differ by the force ratio: moving
+//! entries writes to pages the fork child shares (Redis 7.0's
+//! `DICT_RESIZE_AVOID`; 6.2 kept moving them and paid the copy-on-write).
 //!
 //! Keys are hashed with SipHash-1-2 under a per-process random seed and
 //! compared as bytes ([`DictKey`]), so a `Dict<Box<[u8]>, V>` is looked up
@@ -595,9 +599,27 @@ impl<K: DictKey, V> Dict<K, V> {
         if self.retired.is_some() {
             self.retire_step();
         }
-        if self.is_resizing() {
+        if self.is_resizing() && !self.rehash_paused() {
             self.rehash(1);
         }
+    }
+
+    /// True while resizing is disabled (a fork child runs) and the tables'
+    /// sizes differ by less than `DICT_FORCE_RESIZE_RATIO`: per-operation
+    /// rehash steps wait (Redis 7.0's `DICT_RESIZE_AVOID`).
+    fn rehash_paused(&self) -> bool {
+        if resize_allowed() {
+            return false;
+        }
+        let s0 = self.ht[0].size();
+        let s1 = match &self.pending {
+            Some(p) => p.size,
+            None => self.ht[1].size(),
+        };
+        if s0 == 0 || s1 == 0 {
+            return false;
+        }
+        s0.max(s1) / s0.min(s1) < DICT_FORCE_RESIZE_RATIO
     }
 
     /// Rehashes in steps of 100 buckets until `ms` milliseconds have passed
@@ -1538,6 +1560,34 @@ mod tests {
         d.rehash(1);
         assert_eq!(d.slots(), DICT_HT_INITIAL_SIZE);
         assert!(!d.needs_resize());
+    }
+
+    #[test]
+    fn rehash_steps_pause_while_resize_disabled() {
+        let mut d: Dict<Box<[u8]>, u64> = Dict::new();
+        for i in 0..5 {
+            d.insert(key(i), i);
+        }
+        // 4 -> 8 buckets: a rehash is under way.
+        assert!(d.is_rehashing());
+        set_resize_allowed(false);
+        let before = d.ht[0].used;
+        for i in 0..20 {
+            assert_eq!(d.get_mut(&key(i % 5)).copied(), Some(i % 5));
+        }
+        assert_eq!(d.ht[0].used, before, "entries moved while a child would share the pages");
+        for i in 5..10 {
+            d.insert(key(i), i);
+        }
+        check_invariants(&d);
+        set_resize_allowed(true);
+        for i in 0..40 {
+            d.get_mut(&key(i % 10));
+        }
+        assert!(!d.is_rehashing());
+        for i in 0..10 {
+            assert_eq!(d.get(&key(i)), Some(&i));
+        }
     }
 
     #[test]

@@ -184,7 +184,7 @@ impl Server {
     pub fn free_memory_get_not_counted_memory(&self) -> usize {
         let mut overhead = 0;
         if self.aof.state != crate::aof::AofStatus::Off {
-            overhead += self.aof.buf.capacity();
+            overhead += self.aof.buf.capacity() + self.aof.rewrite.buffer_size();
         }
         overhead
     }

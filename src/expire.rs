@@ -174,6 +174,7 @@ impl Server {
         }
         let elapsed = ustime() - start;
         self.stats.expire_cycle_time_used += elapsed.max(0) as u64;
+        self.latency_add_sample_if_needed("expire-cycle", elapsed.max(0) as u64 / 1000);
         let current_perc = if total_sampled > 0 { total_expired as f64 / total_sampled as f64 } else { 0.0 };
         self.stats.expired_stale_perc = current_perc * 0.05 + self.stats.expired_stale_perc * 0.95;
     }

@@ -2,6 +2,10 @@
 //!
 //! `ls src` is the architecture:
 //! - `ae`: the event loop (ae.c) on mio;
+//! - `aof`, `aof_rewrite`, `bio`: the append-only file, its background
+//!   rewrite and the background I/O threads (aof.c, bio.c);
+//! - `fork`, `childinfo`: fork children and their info pipe (server.c, childinfo.c);
+//! - `latency`: the latency monitor (latency.c);
 //! - `anet`: socket helpers (anet.c);
 //! - `server`: global state, start-up, cron, the command call path (server.c);
 //! - `networking`, `client`, `proto`: clients, replies, the RESP parser (networking.c);
@@ -14,19 +18,23 @@
 pub mod ae;
 pub mod anet;
 pub mod aof;
+pub mod aof_rewrite;
 pub mod bio;
 pub mod blob;
 pub mod blocked;
 pub mod check_aof;
+pub mod childinfo;
 pub mod client;
 pub mod commands;
 pub mod config;
 pub mod db;
 pub mod expire;
+pub mod fork;
 pub mod intset;
 pub mod lazyfree;
 pub mod dict;
 pub mod evict;
+pub mod latency;
 pub mod ld;
 pub mod log;
 pub mod lzf;

@@ -54,6 +54,11 @@ pub fn set_logfile(path: &str) {
     }
 }
 
+/// The configured log file ("" for standard output).
+pub fn logfile() -> String {
+    LOGFILE.lock().map(|p| p.clone()).unwrap_or_default()
+}
+
 /// Marks this process as a forked child (`C`) in every later line.
 pub fn set_child_role() {
     ROLE.store(b'C', Ordering::Relaxed);

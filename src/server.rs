@@ -177,6 +177,10 @@ pub struct Server {
     pub cmdstats: Vec<CommandStats>,
     pub dbs: Vec<Db>,
     pub aof: crate::aof::Aof,
+    /// The fork child, if any (fork.rs).
+    pub child: crate::fork::Child,
+    /// The latency monitor's samples (latency.rs).
+    pub latency: crate::latency::Latency,
     pub dirty: u64,
     pub stats: Stats,
     pub slowlog: VecDeque<SlowlogEntry>,
@@ -260,6 +264,8 @@ impl Server {
             commands,
             dbs,
             aof: crate::aof::Aof::default(),
+            child: crate::fork::Child::default(),
+            latency: crate::latency::Latency::default(),
             dirty: 0,
             stats: Stats::default(),
             slowlog: VecDeque::new(),
@@ -459,10 +465,8 @@ impl Server {
                 (FileProc::TcpListener(_), _) | (FileProc::UnixListener, _) => self.accept_handler(fd, p),
                 (FileProc::Client, AE_READABLE) => self.read_query_from_client(fd, mask & ae::AE_HUP != 0),
                 (FileProc::Client, _) => self.send_reply_to_client(fd),
-                (FileProc::RewriteDataToChild, _) | (FileProc::RewriteAckFromChild, _) => {
-                    // Registered by the AOF rewrite; nothing registers them yet.
-                    self.el.delete_file_event(fd, dir);
-                }
+                (FileProc::RewriteDataToChild, _) => self.aof_child_write_diff_data(),
+                (FileProc::RewriteAckFromChild, _) => self.aof_child_pipe_readable(fd),
             }
         }
     }
@@ -532,6 +536,9 @@ impl Server {
             self.shutdown_asap = false;
         }
 
+        // Reap a finished child, or start a rewrite the AOF growth asks for.
+        self.rewrite_cron();
+
         // A flush postponed while an everysec fsync ran, or one that failed.
         if self.aof.state == crate::aof::AofStatus::On {
             if self.aof.flush_postponed_start != 0 {
@@ -544,6 +551,8 @@ impl Server {
         self.clients_cron();
         self.databases_cron();
         self.check_client_pause_timeout();
+        // A rewrite asked for while another child ran.
+        self.start_scheduled_rewrite();
         self.cronloops += 1;
         if period_ms <= 0 {
             1
@@ -797,6 +806,10 @@ impl Server {
         proc_(self, c);
         let duration = util::monotonic_us().saturating_sub(start);
         let dirty = self.dirty.saturating_sub(dirty_before);
+        if self.config.latency_monitor_threshold > 0 {
+            let event = if flags & commands::CMD_FAST != 0 { "fast-command" } else { "command" };
+            self.latency_add_sample_if_needed(event, duration / 1000);
+        }
 
         let failed = self.after_error_replies(c);
         if flags & CMD_SKIP_SLOWLOG == 0 {
@@ -966,6 +979,17 @@ impl Server {
     pub fn prepare_for_shutdown(&mut self, flags: ShutdownFlags) -> Result<(), ()> {
         let _ = flags;
         log::warn!("User requested shutdown...");
+        if self.child.child_type == crate::fork::ChildType::Aof {
+            // Without a first AOF written the dataset would be lost.
+            if self.aof.state == crate::aof::AofStatus::WaitRewrite {
+                log::warn!("Writing initial AOF, can't exit.");
+                return Err(());
+            }
+            // The AOF we have is complete anyway. (Redis 6.2 leaves a
+            // one-time rewrite running with AOF off; we stop it too.)
+            log::warn!("There is a child rewriting the AOF. Killing it!");
+            self.kill_append_only_child();
+        }
         if self.aof.state != crate::aof::AofStatus::Off {
             log::info!("Calling fsync() on the AOF file.");
             self.flush_and_fsync_aof();

@@ -248,6 +248,17 @@ fn info_field(c: &mut Conn, section: &str, name: &str) -> String {
     panic!("INFO {} has no field {}:\n{}", section, name, text)
 }
 
+/// Waits until no rewrite runs or is scheduled.
+fn wait_rewrite_done(c: &mut Conn) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while info_field(c, "persistence", "aof_rewrite_in_progress") != "0"
+        || info_field(c, "persistence", "aof_rewrite_scheduled") != "0"
+    {
+        assert!(Instant::now() < deadline, "the AOF rewrite did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn digest(c: &mut Conn) -> String {
     c.cmd(&["DEBUG", "DIGEST"]).text()
 }
@@ -786,6 +797,8 @@ fn config_set_appendonly_at_run_time() {
     assert_eq!(c.q("CONFIG SET appendonly yes"), Reply::ok());
     assert_eq!(info_field(&mut c, "persistence", "aof_enabled"), "1");
     assert!(aof.exists());
+    // The first file comes from a background rewrite (wait_rewrite).
+    wait_rewrite_done(&mut c);
     c.q("SET after on");
     c.q("SELECT 9");
     c.q("RPUSH k:9:2 tail");
@@ -805,6 +818,7 @@ fn config_set_appendonly_at_run_time() {
     assert_eq!(c.q("CONFIG SET appendonly no"), Reply::ok());
     c.q("SET while-off 1");
     assert_eq!(c.q("CONFIG SET appendonly yes"), Reply::ok());
+    wait_rewrite_done(&mut c);
     let d = digest(&mut c);
     drop(c);
     drop(p);

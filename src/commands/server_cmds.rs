@@ -17,6 +17,8 @@ pub static COMMANDS: &[CommandDef] = &[
     CommandDef { name: "dbsize", proc_: dbsize_command, arity: 1, sflags: "readonly fast @keyspace", firstkey: 0, lastkey: 0, keystep: 0 },
     CommandDef { name: "lastsave", proc_: lastsave_command, arity: 1, sflags: "random fast ok-loading ok-stale @admin @dangerous", firstkey: 0, lastkey: 0, keystep: 0 },
     CommandDef { name: "shutdown", proc_: shutdown_command, arity: -1, sflags: "admin no-script ok-loading ok-stale", firstkey: 0, lastkey: 0, keystep: 0 },
+    CommandDef { name: "bgrewriteaof", proc_: crate::aof_rewrite::bgrewriteaof_command, arity: 1, sflags: "admin no-script", firstkey: 0, lastkey: 0, keystep: 0 },
+    CommandDef { name: "latency", proc_: crate::latency::latency_command, arity: -2, sflags: "admin no-script ok-loading ok-stale", firstkey: 0, lastkey: 0, keystep: 0 },
 ];
 
 /// TIME
@@ -360,6 +362,7 @@ impl Server {
         let peak = crate::zmalloc::used_memory();
         self.stats = Default::default();
         self.stats.peak_memory = peak;
+        self.child.stat_fork_rate = 0.0;
         for st in self.cmdstats.iter_mut() {
             *st = Default::default();
         }
@@ -459,7 +462,7 @@ impl Server {
             }
             let clients_mem = clients_slaves + clients_normal;
             let dict_overhead: usize = self.dbs.iter().map(|d| d.overhead()).sum();
-            let aof_buffer = if self.aof.state != crate::aof::AofStatus::Off { self.aof.buf.capacity() } else { 0 };
+            let aof_buffer = if self.aof.state != crate::aof::AofStatus::Off { self.aof.buf.capacity() + self.aof.rewrite.buffer_size() } else { 0 };
             let overhead = (self.startup_memory + clients_mem + dict_overhead + aof_buffer).min(used);
             let dataset = used - overhead;
             let net = used.saturating_sub(self.startup_memory);
@@ -522,11 +525,24 @@ impl Server {
                 field!(out, "loading_loaded_perc:{:.2}", perc);
                 field!(out, "loading_eta_seconds:{}", eta);
             }
-            field!(out, "current_cow_size:0");
-            field!(out, "current_cow_size_age:0");
-            field!(out, "current_fork_perc:0.00");
-            field!(out, "current_save_keys_processed:0");
-            field!(out, "current_save_keys_total:0");
+            let ch = &self.child;
+            let cow_age = if ch.stat_current_cow_updated > 0 {
+                crate::util::monotonic_us().saturating_sub(ch.stat_current_cow_updated) / 1_000_000
+            } else {
+                0
+            };
+            let fork_perc = if ch.stat_module_progress > 0.0 {
+                ch.stat_module_progress * 100.0
+            } else if ch.stat_current_save_keys_total > 0 {
+                ch.stat_current_save_keys_processed as f64 / ch.stat_current_save_keys_total as f64 * 100.0
+            } else {
+                0.0
+            };
+            field!(out, "current_cow_size:{}", ch.stat_current_cow_bytes);
+            field!(out, "current_cow_size_age:{}", cow_age);
+            field!(out, "current_fork_perc:{:.2}", fork_perc);
+            field!(out, "current_save_keys_processed:{}", ch.stat_current_save_keys_processed);
+            field!(out, "current_save_keys_total:{}", ch.stat_current_save_keys_total);
             field!(out, "rdb_changes_since_last_save:{}", self.dirty);
             field!(out, "rdb_bgsave_in_progress:0");
             field!(out, "rdb_last_save_time:{}", self.lastsave);
@@ -535,13 +551,19 @@ impl Server {
             field!(out, "rdb_current_bgsave_time_sec:-1");
             field!(out, "rdb_last_cow_size:0");
             field!(out, "aof_enabled:{}", (self.aof.state != crate::aof::AofStatus::Off) as i32);
-            field!(out, "aof_rewrite_in_progress:0");
-            field!(out, "aof_rewrite_scheduled:0");
-            field!(out, "aof_last_rewrite_time_sec:-1");
-            field!(out, "aof_current_rewrite_time_sec:-1");
-            field!(out, "aof_last_bgrewrite_status:ok");
+            let rw = &self.aof.rewrite;
+            let aof_child = self.child.child_type == crate::fork::ChildType::Aof;
+            field!(out, "aof_rewrite_in_progress:{}", aof_child as i32);
+            field!(out, "aof_rewrite_scheduled:{}", rw.scheduled as i32);
+            field!(out, "aof_last_rewrite_time_sec:{}", rw.time_last);
+            field!(
+                out,
+                "aof_current_rewrite_time_sec:{}",
+                if aof_child { crate::util::ustime() / 1_000_000 - rw.time_start } else { -1 }
+            );
+            field!(out, "aof_last_bgrewrite_status:{}", if rw.lastbgrewrite_ok { "ok" } else { "err" });
             field!(out, "aof_last_write_status:{}", if self.aof_last_write_status_ok() { "ok" } else { "err" });
-            field!(out, "aof_last_cow_size:0");
+            field!(out, "aof_last_cow_size:{}", rw.stat_aof_cow_bytes);
             field!(out, "module_fork_in_progress:0");
             field!(out, "module_fork_last_cow_size:0");
             if self.aof.state != crate::aof::AofStatus::Off {
@@ -549,9 +571,9 @@ impl Server {
                 let pending_fsync = a.bio.as_ref().map(|b| b.pending(crate::bio::JobType::AofFsync)).unwrap_or(0);
                 field!(out, "aof_current_size:{}", a.current_size);
                 field!(out, "aof_base_size:{}", a.base_size);
-                field!(out, "aof_pending_rewrite:0");
+                field!(out, "aof_pending_rewrite:{}", a.rewrite.scheduled as i32);
                 field!(out, "aof_buffer_length:{}", a.buf.len());
-                field!(out, "aof_rewrite_buffer_length:0");
+                field!(out, "aof_rewrite_buffer_length:{}", a.rewrite.buffer_size());
                 field!(out, "aof_pending_bio_fsync:{}", pending_fsync);
                 field!(out, "aof_delayed_fsync:{}", a.delayed_fsync);
             }
