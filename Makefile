@@ -3,7 +3,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 BIN := target/release/oxredis-server
 
-.PHONY: all run test tcl-test bench bench-rewrite fuzz clean install
+.PHONY: all run test test-slow tcl-test bench bench-rewrite fuzz clean install
 
 # Release build.
 all:
@@ -19,6 +19,13 @@ test: all
 	$(CARGO) test --release
 	@command -v redis-server >/dev/null || echo "NOTE: redis-server not installed: differential tests were skipped"
 	@if [ -f tcl-compat/test_helper.tcl ]; then $(MAKE) tcl-test; else echo "NOTE: tcl-compat suite not present: skipped"; fi
+
+# Slow scenarios kept out of CI: the kill -9 crash tests with many rounds
+# (OXREDIS_CRASH_ROUNDS, default 40) and a long seeded differential run.
+CRASH_ROUNDS ?= 40
+test-slow: all
+	OXREDIS_CRASH_ROUNDS=$(CRASH_ROUNDS) $(CARGO) test --release --test aof kill9
+	OXREDIS_DIFF_CMDS=20000 $(CARGO) test --release --test differential_random
 
 tcl-test: all
 	@command -v tclsh >/dev/null || { echo "NOTE: tclsh not installed: Tcl suite skipped"; exit 0; }; \

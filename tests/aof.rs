@@ -1223,14 +1223,20 @@ fn crash_rounds(policy: &str, rounds: usize, run_ms: (u64, u64), allowed_loss: D
     }
 }
 
+/// Crash rounds: a short run in `make test`; `make test-slow` sets
+/// OXREDIS_CRASH_ROUNDS for the long form.
+fn crash_round_count(default: usize) -> usize {
+    std::env::var("OXREDIS_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(default)
+}
+
 #[test]
 fn kill9_loses_nothing_acknowledged_with_appendfsync_always() {
-    crash_rounds("always", 4, (150, 600), Duration::ZERO);
+    crash_rounds("always", crash_round_count(4), (150, 600), Duration::ZERO);
 }
 
 #[test]
 fn kill9_loses_at_most_about_two_seconds_with_everysec() {
-    crash_rounds("everysec", 2, (1200, 2500), Duration::from_millis(2500));
+    crash_rounds("everysec", crash_round_count(2), (1200, 2500), Duration::from_millis(2500));
 }
 
 // ---------------------------------------------------------------------------
