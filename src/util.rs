@@ -404,11 +404,28 @@ pub fn strtod_exact(s: &[u8]) -> Option<f64> {
     if s.is_empty() || s.len() > 4096 || is_c_space(s[0]) || s.contains(&0) {
         return None;
     }
+    // The common short number is copied into a small buffer: zeroing the
+    // 4 KiB one on every call would cost more than the parse.
+    if s.len() < 64 {
+        let mut buf = [0u8; 64];
+        buf[..s.len()].copy_from_slice(s);
+        return strtod_nul(&buf, s.len());
+    }
     let mut buf = [0u8; 4097];
     buf[..s.len()].copy_from_slice(s);
+    strtod_nul(&buf, s.len())
+}
+
+/// `strtod` of the `len` bytes at the start of `buf`, which holds no NUL
+/// before `len` and at least one after: None unless all of them are
+/// consumed and the value is neither NaN nor out of range.
+fn strtod_nul(buf: &[u8], len: usize) -> Option<f64> {
+    if buf.get(len) != Some(&0) {
+        return None;
+    }
     let mut end: *mut libc::c_char = std::ptr::null_mut();
-    // SAFETY: `buf` is NUL-terminated (zeroed past `s`, which has no NUL)
-    // and outlives the call; strtod only reads up to that NUL and writes
+    // SAFETY: `buf[len]` is a NUL (checked above), so the string strtod
+    // reads ends inside `buf`, which outlives the call; strtod only reads up to that NUL and writes
     // the end pointer into `end`. errno is thread-local.
     let (v, consumed, erange) = unsafe {
         *libc::__errno_location() = 0;
@@ -416,7 +433,7 @@ pub fn strtod_exact(s: &[u8]) -> Option<f64> {
         let erange = *libc::__errno_location() == libc::ERANGE;
         (v, (end as usize).wrapping_sub(buf.as_ptr() as usize), erange)
     };
-    if consumed != s.len() || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
+    if consumed != len || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
         return None;
     }
     Some(v)
