@@ -22,23 +22,40 @@
 //!
 //! # Storage
 //!
-//! Safe Rust has no raw node pointers here, so the skiplist is an arena:
-//! - `nodes`, indexed by `u32`; slot 0 is the header. Because the
-//!   header is never the forward target of a link, index 0 doubles as "nil"
-//!   for `forward`, `backward` and `tail` (Redis's NULL). Freed slots are
-//!   chained through their `backward` field and reused first.
-//! - `lvls`: every node owns a block of `h` consecutive 8-byte
-//!   links (u32 forward, u32 span) at offset `Node::levels`; the header owns
-//!   the 32 links at offset 0. Freed blocks go to one free list per height
-//!   and are reused for a node of the same height. The height itself is not
-//!   stored: deleting a node finds it as the number of levels on which the
-//!   predecessor links to the node.
-//! - Both are chunked vectors (4096 elements a chunk, the first one growing
-//!   geometrically): growing never copies the arena, and at most one chunk
-//!   is spare. A block of links never straddles two chunks.
+//! Safe Rust has no raw node pointers here, so the skiplist is an arena of
+//! 8-byte words, and a node is the offset of its *block* in it:
 //!
-//! A node is 32 bytes (member 16, score 8, backward 4, block offset 4) plus on
-//! average 4/3 links of 8 bytes, with no allocation of its own.
+//! ```text
+//! word 0   score (f64 bits)
+//! word 1   backward (low 32 bits) | member slot (high 32 bits)
+//! word 2+i link on level i: forward (low 32 bits) | span (high 32 bits)
+//! ```
+//!
+//! A node of height h owns 2 + h consecutive words. A search step reads
+//! the forward node's score and, when it moves there, that node's link on
+//! the same level: both in one block, usually one cache line, as in
+//! Redis, where a node is one allocation holding its score and levels.
+//! The member is not in the block (a word cannot hold an `Arc`): the block
+//! names a slot of the `members` table, which a search reads only when
+//! scores tie, and iteration when it yields an element.
+//!
+//! - The header's block is at offset 0 and has 32 links. Because the
+//!   header is never the forward target of a link, offset 0 doubles as
+//!   "nil" for `forward`, `backward` and `tail` (Redis's NULL).
+//! - A deleted node's block goes to a free list for its height (chained
+//!   through its score word) and is reused for the next node of that
+//!   height; it keeps its member slot, emptied, so free slots need no list
+//!   of their own. The height is not stored: deleting a node finds it as
+//!   the number of levels on which the predecessor links to the node.
+//! - Arena and member table are chunked vectors (4096 elements a chunk,
+//!   the first one growing geometrically): growing never copies them, and
+//!   at most one chunk of each is spare. A block never straddles two
+//!   chunks; the rest of a chunk too short for the next block becomes a
+//!   free block of its own height.
+//!
+//! A node is 16 bytes of block head plus on average 4/3 links of 8 bytes,
+//! plus a 16-byte member slot (the `Arc`'s pointer and length), with no
+//! allocation of its own.
 //!
 //! # The member is stored once
 //!
@@ -53,14 +70,15 @@
 //! ZSCORE never touches the skiplist. `Arc` rather than `Rc` keeps a sorted
 //! set `Send`, so a background thread may free it (lazy free).
 //!
-//! Memory per element, for a member of n bytes: node 32 + links ≈ 11 + dict
-//! entry 32 (key 16, score 8, chain 8) + bucket pointers ≈ 8–16 + member
-//! allocation (16 + n rounded up to a jemalloc size class). Measured with
-//! the counting allocator (100k members, Redis 7.0 `used_memory` in
-//! brackets): 8-byte members 118 (113), 16-byte 118 (128), 40-byte 150
-//! (144); 1M 10-byte members 115 (110). The links are cheaper than Redis's
-//! (16-byte pointers+spans in a per-node allocation), the `Arc` counts
-//! dearer than an sds header.
+//! Memory per element, for a member of n bytes: block 16 + links ≈ 11 +
+//! member slot 16 + dict entry 32 (key 16, score 8, chain 8) + bucket
+//! pointers ≈ 8–16 + member allocation (16 + n rounded up to a jemalloc
+//! size class). Measured as the growth of `used_memory` (counting
+//! allocator) over ZADDs of 100 members each (100k members, Redis 7.0 in
+//! brackets): 8-byte members 117 (112), 16-byte 117 (128), 40-byte 149
+//! (144); 1M 10-byte members 115 (109). The links are cheaper than
+//! Redis's (16-byte pointers+spans in a per-node allocation), the `Arc`
+//! counts dearer than an sds header.
 //!
 //! # Scores
 //!
@@ -74,8 +92,10 @@
 //!
 //! # Limits
 //!
-//! Indices are `u32`: a skiplist holds at most about 4·10⁹ elements (more
-//! than 400 GB of memory); past that, inserts fail with [`ZsetError::Full`].
+//! Offsets and member slots are `u32`: the arena holds at most 2³² words
+//! (32 GiB), about 8·10⁸ elements at 5⅓ words each (more than 90 GB of
+//! memory with the dict and the members); past that, inserts fail with
+//! [`ZsetError::Full`].
 
 use std::sync::Arc;
 
