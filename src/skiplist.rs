@@ -376,6 +376,13 @@ impl<T> Chunked<T> {
         self.chunks.get(i / CHUNK)?.get(i % CHUNK)
     }
 
+    /// The elements from `i` to the end of its chunk: a block never
+    /// straddles two chunks, so a node's words are all in this slice.
+    #[inline]
+    fn from_in_chunk(&self, i: usize) -> &[T] {
+        &self.chunks[i / CHUNK][i % CHUNK..]
+    }
+
     /// Heap bytes held, spare capacity included.
     fn bytes(&self) -> usize {
         self.chunks.capacity() * std::mem::size_of::<Vec<T>>()
@@ -633,17 +640,20 @@ impl Zskiplist {
     #[inline]
     fn search(&self, score: f64, ele: &[u8], update: &mut [u32; ZSKIPLIST_MAXLEVEL], rank: &mut [u32; ZSKIPLIST_MAXLEVEL]) -> u32 {
         let mut cur = HEADER;
+        let mut blk = self.block(HEADER);
         let mut crossed = 0u32;
         let mut rejected = NIL;
         for i in (0..self.level).rev() {
             loop {
-                let l = self.lv(cur, i);
+                let l = word_link(blk[LINKS + i]);
                 if l.forward == NIL || l.forward == rejected {
                     break;
                 }
-                if self.node_lt(l.forward, score, ele) {
+                let next = self.block(l.forward);
+                if self.block_lt(next, score, ele) {
                     crossed += l.span;
                     cur = l.forward;
+                    blk = next;
                 } else {
                     rejected = l.forward;
                     break;
@@ -652,7 +662,20 @@ impl Zskiplist {
             update[i] = cur;
             rank[i] = crossed;
         }
-        self.fwd(cur, 0)
+        word_link(blk[LINKS]).forward
+    }
+
+    /// The words of node `x`'s block (and maybe more after it).
+    #[inline]
+    fn block(&self, x: u32) -> &[u64] {
+        self.arena.from_in_chunk(x as usize)
+    }
+
+    /// Whether the node whose block is `blk` sorts before (score, ele).
+    #[inline]
+    fn block_lt(&self, blk: &[u64], score: f64, ele: &[u8]) -> bool {
+        let s = f64::from_bits(blk[SCORE]);
+        s < score || (s == score && self.members.get((blk[META] >> 32) as usize).and_then(|m| m.as_deref()).unwrap_or(&[]) < ele)
     }
 
     /// Links node `x` (score, member and a block of `height` links already
