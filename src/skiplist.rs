@@ -423,6 +423,12 @@ fn link_word(l: Level) -> u64 {
     l.forward as u64 | (l.span as u64) << 32
 }
 
+/// The score in a node's block.
+#[inline]
+fn block_score(blk: &[u64]) -> f64 {
+    f64::from_bits(blk[SCORE])
+}
+
 #[inline]
 fn word_link(w: u64) -> Level {
     Level { forward: w as u32, span: (w >> 32) as u32 }
@@ -671,11 +677,48 @@ impl Zskiplist {
         self.arena.from_in_chunk(x as usize)
     }
 
+    /// The member of the node whose block is `blk` (empty for the header).
+    #[inline]
+    fn block_member(&self, blk: &[u64]) -> &[u8] {
+        self.members.get((blk[META] >> 32) as usize).and_then(|m| m.as_deref()).unwrap_or(&[])
+    }
+
     /// Whether the node whose block is `blk` sorts before (score, ele).
     #[inline]
     fn block_lt(&self, blk: &[u64], score: f64, ele: &[u8]) -> bool {
-        let s = f64::from_bits(blk[SCORE]);
-        s < score || (s == score && self.members.get((blk[META] >> 32) as usize).and_then(|m| m.as_deref()).unwrap_or(&[]) < ele)
+        let s = block_score(blk);
+        s < score || (s == score && self.block_member(blk) < ele)
+    }
+
+    /// The descent the read-only searches share: from the header, on each
+    /// level from the top, moves forward while `go(forward node's block,
+    /// its rank)` holds, and stops early when `done(node, rank)` holds
+    /// after a level. Returns the node reached and its rank.
+    #[inline]
+    fn descend(&self, mut go: impl FnMut(&[u64], usize) -> bool, mut done: impl FnMut(u32, usize) -> bool) -> (u32, usize) {
+        let mut cur = HEADER;
+        let mut blk = self.block(HEADER);
+        let mut rank = 0usize;
+        for i in (0..self.level).rev() {
+            loop {
+                let l = word_link(blk[LINKS + i]);
+                if l.forward == NIL {
+                    break;
+                }
+                let next = self.block(l.forward);
+                if go(next, rank + l.span as usize) {
+                    rank += l.span as usize;
+                    cur = l.forward;
+                    blk = next;
+                } else {
+                    break;
+                }
+            }
+            if done(cur, rank) {
+                break;
+            }
+        }
+        (cur, rank)
     }
 
     /// Links node `x` (score, member and a block of `height` links already
@@ -817,27 +860,15 @@ impl Zskiplist {
 
     /// 1-based rank of (score, ele), or None if absent (`zslGetRank`).
     pub fn get_rank(&self, score: f64, ele: &[u8]) -> Option<usize> {
-        let mut rank = 0usize;
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.lv(cur, i);
-                if l.forward == NIL {
-                    break;
-                }
-                let s = self.score_of(l.forward);
-                if s < score || (s == score && self.ele_of(l.forward) <= ele) {
-                    rank += l.span as usize;
-                    cur = l.forward;
-                } else {
-                    break;
-                }
-            }
-            if cur != HEADER && self.is_node(cur, score, ele) {
-                return Some(rank);
-            }
-        }
-        None
+        let is_it = |cur: u32| cur != HEADER && self.is_node(cur, score, ele);
+        let (cur, rank) = self.descend(
+            |b, _| {
+                let s = block_score(b);
+                s < score || (s == score && self.block_member(b) <= ele)
+            },
+            |cur, _| is_it(cur),
+        );
+        is_it(cur).then_some(rank)
     }
 
     /// The node at 1-based `rank` (`zslGetElementByRank`).
@@ -845,23 +876,8 @@ impl Zskiplist {
         if rank == 0 || rank > self.length {
             return None;
         }
-        let mut traversed = 0usize;
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.lv(cur, i);
-                if l.forward != NIL && traversed + l.span as usize <= rank {
-                    traversed += l.span as usize;
-                    cur = l.forward;
-                } else {
-                    break;
-                }
-            }
-            if traversed == rank {
-                return Some(NodeId(cur));
-            }
-        }
-        None
+        let (cur, reached) = self.descend(|_, r| r <= rank, |_, r| r == rank);
+        (reached == rank).then_some(NodeId(cur))
     }
 
     // -- navigation ---------------------------------------------------------
@@ -937,17 +953,7 @@ impl Zskiplist {
         if !self.is_in_range(range) {
             return None;
         }
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(cur, i);
-                if f != NIL && !range.value_gte_min(self.score_of(f)) {
-                    cur = f;
-                } else {
-                    break;
-                }
-            }
-        }
+        let (cur, _) = self.descend(|b, _| !range.value_gte_min(block_score(b)), |_, _| false);
         let x = self.fwd(cur, 0);
         (x != NIL && range.value_lte_max(self.score_of(x))).then_some(NodeId(x))
     }
@@ -957,17 +963,7 @@ impl Zskiplist {
         if !self.is_in_range(range) {
             return None;
         }
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(cur, i);
-                if f != NIL && range.value_lte_max(self.score_of(f)) {
-                    cur = f;
-                } else {
-                    break;
-                }
-            }
-        }
+        let (cur, _) = self.descend(|b, _| range.value_lte_max(block_score(b)), |_, _| false);
         (cur != HEADER && range.value_gte_min(self.score_of(cur))).then_some(NodeId(cur))
     }
 
@@ -990,17 +986,7 @@ impl Zskiplist {
         if !self.is_in_lex_range(range) {
             return None;
         }
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(cur, i);
-                if f != NIL && !range.value_gte_min(self.ele_of(f)) {
-                    cur = f;
-                } else {
-                    break;
-                }
-            }
-        }
+        let (cur, _) = self.descend(|b, _| !range.value_gte_min(self.block_member(b)), |_, _| false);
         let x = self.fwd(cur, 0);
         (x != NIL && range.value_lte_max(self.ele_of(x))).then_some(NodeId(x))
     }
@@ -1010,17 +996,7 @@ impl Zskiplist {
         if !self.is_in_lex_range(range) {
             return None;
         }
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(cur, i);
-                if f != NIL && range.value_lte_max(self.ele_of(f)) {
-                    cur = f;
-                } else {
-                    break;
-                }
-            }
-        }
+        let (cur, _) = self.descend(|b, _| range.value_lte_max(self.block_member(b)), |_, _| false);
         (cur != HEADER && range.value_gte_min(self.ele_of(cur))).then_some(NodeId(cur))
     }
 
