@@ -141,7 +141,6 @@ struct Level {
     span: u32,
 }
 
-
 /// A score interval, as ZRANGEBYSCORE / ZCOUNT / ZREMRANGEBYSCORE take it
 /// (`zrangespec`): `minex` / `maxex` make a bound exclusive (`(1.5`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -379,7 +378,7 @@ impl<T> Chunked<T> {
     /// The elements from `i` to the end of its chunk: a block never
     /// straddles two chunks, so a node's words are all in this slice.
     #[inline]
-    fn from_in_chunk(&self, i: usize) -> &[T] {
+    fn rest_of_chunk(&self, i: usize) -> &[T] {
         &self.chunks[i / CHUNK][i % CHUNK..]
     }
 
@@ -674,7 +673,7 @@ impl Zskiplist {
     /// The words of node `x`'s block (and maybe more after it).
     #[inline]
     fn block(&self, x: u32) -> &[u64] {
-        self.arena.from_in_chunk(x as usize)
+        self.arena.rest_of_chunk(x as usize)
     }
 
     /// The member of the node whose block is `blk` (empty for the header).
