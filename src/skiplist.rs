@@ -64,16 +64,21 @@
 //! the skiplist node and the dict key both point to. Storing it twice (a
 //! `Box<[u8]>` in each) costs two allocations and the bytes twice, which is
 //! more than the 16 bytes of counts as soon as the member is longer than a
-//! few bytes; a dict mapping member → node index cannot work either, since
-//! a dict key must carry its own bytes to be hashed and compared. The dict
-//! value is the score (Redis's dict value points at the node's score), so
-//! ZSCORE never touches the skiplist. `Arc` rather than `Rc` keeps a sorted
-//! set `Send`, so a background thread may free it (lazy free).
+//! few bytes; a dict whose key is the node (reading the bytes through it)
+//! cannot work either, since a dict key must carry its own bytes to be
+//! hashed and compared. `Arc` rather than `Rc` keeps a sorted set `Send`,
+//! so a background thread may free it (lazy free).
+//!
+//! The dict value is the node ([`NodeId`]), as Redis's points at the
+//! node's score: ZSCORE reads the score from the node, and ZADD, ZINCRBY,
+//! ZREM and ZRANK of a member hand its node to the skiplist, whose search
+//! then stops at the node by identity instead of comparing its member
+//! (two memory accesses: the member slot and the bytes).
 //!
 //! Memory per element, for a member of n bytes: block 16 + links ≈ 11 +
-//! member slot 16 + dict entry 32 (key 16, score 8, chain 8) + bucket
-//! pointers ≈ 8–16 + member allocation (16 + n rounded up to a jemalloc
-//! size class). Measured as the growth of `used_memory` (counting
+//! member slot 16 + dict entry 32 (key 16, node 4 + 4 of padding, chain
+//! 8) + bucket pointers ≈ 8–16 + member allocation (16 + n rounded up to
+//! a jemalloc size class). Measured as the growth of `used_memory` (counting
 //! allocator) over ZADDs of 100 members each (100k members, Redis 7.0 in
 //! brackets): 8-byte members 117 (112), 16-byte 117 (128), 40-byte 149
 //! (144); 1M 10-byte members 115 (109). The links are cheaper than
@@ -641,13 +646,22 @@ impl Zskiplist {
     /// level in use and `rank[i]` with the number of nodes crossed to
     /// reach it, and returns the node after it on level 0 (nil at the
     /// end). A node found not to be before (score, ele) on one level is
-    /// not compared again on the levels below.
+    /// not compared again on the levels below; `skip`, when not nil, is
+    /// such a node from the start: the node holding (score, ele) itself,
+    /// when the caller knows it, so its member is never read.
     #[inline]
-    fn search(&self, score: f64, ele: &[u8], update: &mut [u32; ZSKIPLIST_MAXLEVEL], rank: &mut [u32; ZSKIPLIST_MAXLEVEL]) -> u32 {
+    fn search(
+        &self,
+        score: f64,
+        ele: &[u8],
+        skip: u32,
+        update: &mut [u32; ZSKIPLIST_MAXLEVEL],
+        rank: &mut [u32; ZSKIPLIST_MAXLEVEL],
+    ) -> u32 {
         let mut cur = HEADER;
         let mut blk = self.block(HEADER);
         let mut crossed = 0u32;
-        let mut rejected = NIL;
+        let mut rejected = skip;
         for i in (0..self.level).rev() {
             loop {
                 let l = word_link(blk[LINKS + i]);
@@ -690,11 +704,15 @@ impl Zskiplist {
     }
 
     /// The descent the read-only searches share: from the header, on each
-    /// level from the top, moves forward while `go(forward node's block,
+    /// level from the top, moves forward while `go(forward node, its block,
     /// its rank)` holds, and stops early when `done(node, rank)` holds
     /// after a level. Returns the node reached and its rank.
     #[inline]
-    fn descend(&self, mut go: impl FnMut(&[u64], usize) -> bool, mut done: impl FnMut(u32, usize) -> bool) -> (u32, usize) {
+    fn descend(
+        &self,
+        mut go: impl FnMut(u32, &[u64], usize) -> bool,
+        mut done: impl FnMut(u32, usize) -> bool,
+    ) -> (u32, usize) {
         let mut cur = HEADER;
         let mut blk = self.block(HEADER);
         let mut rank = 0usize;
@@ -705,7 +723,7 @@ impl Zskiplist {
                     break;
                 }
                 let next = self.block(l.forward);
-                if go(next, rank + l.span as usize) {
+                if go(l.forward, next, rank + l.span as usize) {
                     rank += l.span as usize;
                     cur = l.forward;
                     blk = next;
@@ -721,14 +739,12 @@ impl Zskiplist {
     }
 
     /// Links node `x` (score, member and a block of `height` links already
-    /// set) at its place: the body of `zslInsert`. `rank[i]` counts the
-    /// nodes crossed to reach `update[i]`, the last node before `x` on
-    /// level i, which gives the spans of the new links.
+    /// set) at its place given by a search for its score and member: the
+    /// body of `zslInsert`. `rank[i]` counts the nodes crossed to reach
+    /// `update[i]`, the last node before `x` on level i, which gives the
+    /// spans of the new links.
     #[allow(clippy::needless_range_loop)] // update[] and rank[] are indexed by level, as in Redis
-    fn link(&mut self, x: u32, height: usize) {
-        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
-        let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
-        self.search(self.score_of(x), self.ele_of(x), &mut update, &mut rank);
+    fn link_at(&mut self, x: u32, height: usize, update: &mut [u32; ZSKIPLIST_MAXLEVEL], rank: &mut [u32; ZSKIPLIST_MAXLEVEL]) {
         if height > self.level {
             for i in self.level..height {
                 rank[i] = 0;
@@ -771,7 +787,10 @@ impl Zskiplist {
             return Err(ZsetError::Full);
         }
         let x = self.alloc_node(score, ele, height).map_err(|_| ZsetError::Full)?;
-        self.link(x, height);
+        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
+        let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
+        self.search(score, self.ele_of(x), NIL, &mut update, &mut rank);
+        self.link_at(x, height, &mut update, &mut rank);
         Ok(NodeId(x))
     }
 
@@ -779,7 +798,7 @@ impl Zskiplist {
     /// level and returns the node after it on level 0 (nil at the end).
     fn find_update(&self, score: f64, ele: &[u8], update: &mut [u32; ZSKIPLIST_MAXLEVEL]) -> u32 {
         let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
-        self.search(score, ele, update, &mut rank)
+        self.search(score, ele, NIL, update, &mut rank)
     }
 
     /// Unlinks `x` given its predecessors (`zslDeleteNode`) and returns its
@@ -828,40 +847,110 @@ impl Zskiplist {
         self.free_node(x, height)
     }
 
+    /// Deletes node `id`, whose member is `ele`, and returns its member
+    /// (`zslDelete` for a caller that knows the node, as the dict does):
+    /// the search stops at the node by identity, without reading its
+    /// member. None if `id` is not a live node holding `ele`'s place.
+    pub fn delete_node(&mut self, id: NodeId, ele: &[u8]) -> Option<Member> {
+        let x = id.0;
+        if !self.is_live(x) {
+            return None;
+        }
+        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
+        let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
+        if self.search(self.score_of(x), ele, x, &mut update, &mut rank) != x {
+            return None;
+        }
+        let height = self.unlink(x, &update);
+        self.free_node(x, height)
+    }
+
     /// Changes the score of (cur_score, ele) to `new_score`
-    /// (`zslUpdateScore`). When the node stays between its neighbours the
-    /// score is changed in place; otherwise the node is unlinked and linked
-    /// again at its new place, keeping its block and member slot (its
-    /// random height is independent of its score). None if the element is
-    /// not there or `new_score` is NaN.
+    /// (`zslUpdateScore`; see `move_node`) and returns the node, which is
+    /// the same as before. None if the element is not there or
+    /// `new_score` is NaN.
     pub fn update_score(&mut self, cur_score: f64, ele: &[u8], new_score: f64) -> Option<NodeId> {
         if new_score.is_nan() {
             return None;
         }
         let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
-        let x = self.find_update(cur_score, ele, &mut update);
+        let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
+        let x = self.search(cur_score, ele, NIL, &mut update, &mut rank);
         if !self.is_node(x, cur_score, ele) {
             return None;
         }
+        self.move_node(x, ele, new_score, &mut update, &mut rank);
+        Some(NodeId(x))
+    }
+
+    /// As [`update_score`](Self::update_score) for node `id`, whose member
+    /// is `ele`: the search finds its predecessors by identity, without
+    /// reading its member. False if `id` is not a live node holding
+    /// `ele`'s place or `new_score` is NaN.
+    pub fn update_node_score(&mut self, id: NodeId, ele: &[u8], new_score: f64) -> bool {
+        let x = id.0;
+        if new_score.is_nan() || !self.is_live(x) {
+            return false;
+        }
+        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
+        let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
+        if self.search(self.score_of(x), ele, x, &mut update, &mut rank) != x {
+            return false;
+        }
+        self.move_node(x, ele, new_score, &mut update, &mut rank);
+        true
+    }
+
+    /// The end of `zslUpdateScore`, given node `x` (member `ele`) and its
+    /// predecessors: the score changes in place when the node stays
+    /// between its neighbours; otherwise the node is unlinked and linked
+    /// again at its new place, keeping its block and member slot (its
+    /// random height is independent of its score).
+    fn move_node(
+        &mut self,
+        x: u32,
+        ele: &[u8],
+        new_score: f64,
+        update: &mut [u32; ZSKIPLIST_MAXLEVEL],
+        rank: &mut [u32; ZSKIPLIST_MAXLEVEL],
+    ) {
         let back = self.backward_of(x);
         let next = self.fwd(x, 0);
         if (back == NIL || self.score_of(back) < new_score) && (next == NIL || self.score_of(next) > new_score) {
             self.arena[x as usize + SCORE] = new_score.to_bits();
-            return Some(NodeId(x));
+            return;
         }
-        let height = self.unlink(x, &update);
+        let height = self.unlink(x, update);
         self.arena[x as usize + SCORE] = new_score.to_bits();
-        self.link(x, height);
-        Some(NodeId(x))
+        self.search(new_score, ele, NIL, update, rank);
+        self.link_at(x, height, update, rank);
     }
 
     // -- ranks --------------------------------------------------------------
+
+    /// 1-based rank of node `id` (whose member is `ele`), stopping on the
+    /// node by identity (`zslGetRank` for a caller that knows the node).
+    pub fn node_rank(&self, id: NodeId, ele: &[u8]) -> Option<usize> {
+        let x = id.0;
+        if !self.is_live(x) {
+            return None;
+        }
+        let score = self.score_of(x);
+        let (cur, rank) = self.descend(
+            |f, b, _| {
+                let s = block_score(b);
+                f == x || s < score || (s == score && self.block_member(b) <= ele)
+            },
+            |cur, _| cur == x,
+        );
+        (cur == x).then_some(rank)
+    }
 
     /// 1-based rank of (score, ele), or None if absent (`zslGetRank`).
     pub fn get_rank(&self, score: f64, ele: &[u8]) -> Option<usize> {
         let is_it = |cur: u32| cur != HEADER && self.is_node(cur, score, ele);
         let (cur, rank) = self.descend(
-            |b, _| {
+            |_, b, _| {
                 let s = block_score(b);
                 s < score || (s == score && self.block_member(b) <= ele)
             },
@@ -875,7 +964,7 @@ impl Zskiplist {
         if rank == 0 || rank > self.length {
             return None;
         }
-        let (cur, reached) = self.descend(|_, r| r <= rank, |_, r| r == rank);
+        let (cur, reached) = self.descend(|_, _, r| r <= rank, |_, r| r == rank);
         (reached == rank).then_some(NodeId(cur))
     }
 
@@ -923,6 +1012,11 @@ impl Zskiplist {
         Iter { zsl: self, cur: self.fwd(HEADER, 0), reverse: false }
     }
 
+    /// Ascending iterator over the nodes.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        std::iter::successors(self.first(), |&x| self.next(x))
+    }
+
     /// Descending iterator over (member, score).
     pub fn iter_rev(&self) -> Iter<'_> {
         Iter { zsl: self, cur: self.tail, reverse: true }
@@ -952,7 +1046,7 @@ impl Zskiplist {
         if !self.is_in_range(range) {
             return None;
         }
-        let (cur, _) = self.descend(|b, _| !range.value_gte_min(block_score(b)), |_, _| false);
+        let (cur, _) = self.descend(|_, b, _| !range.value_gte_min(block_score(b)), |_, _| false);
         let x = self.fwd(cur, 0);
         (x != NIL && range.value_lte_max(self.score_of(x))).then_some(NodeId(x))
     }
@@ -962,7 +1056,7 @@ impl Zskiplist {
         if !self.is_in_range(range) {
             return None;
         }
-        let (cur, _) = self.descend(|b, _| range.value_lte_max(block_score(b)), |_, _| false);
+        let (cur, _) = self.descend(|_, b, _| range.value_lte_max(block_score(b)), |_, _| false);
         (cur != HEADER && range.value_gte_min(self.score_of(cur))).then_some(NodeId(cur))
     }
 
@@ -985,7 +1079,7 @@ impl Zskiplist {
         if !self.is_in_lex_range(range) {
             return None;
         }
-        let (cur, _) = self.descend(|b, _| !range.value_gte_min(self.block_member(b)), |_, _| false);
+        let (cur, _) = self.descend(|_, b, _| !range.value_gte_min(self.block_member(b)), |_, _| false);
         let x = self.fwd(cur, 0);
         (x != NIL && range.value_lte_max(self.ele_of(x))).then_some(NodeId(x))
     }
@@ -995,7 +1089,7 @@ impl Zskiplist {
         if !self.is_in_lex_range(range) {
             return None;
         }
-        let (cur, _) = self.descend(|b, _| range.value_lte_max(self.block_member(b)), |_, _| false);
+        let (cur, _) = self.descend(|_, b, _| range.value_lte_max(self.block_member(b)), |_, _| false);
         (cur != HEADER && range.value_gte_min(self.ele_of(cur))).then_some(NodeId(cur))
     }
 
@@ -1264,6 +1358,7 @@ impl<'a> Iterator for Iter<'a> {
         zsl.member_of(x).map(|e| (e, zsl.score_of(x)))
     }
 }
+
 // ---------------------------------------------------------------------------
 // The skiplist-encoded sorted set: dict + skiplist.
 
@@ -1317,10 +1412,13 @@ pub enum ZaddOutcome {
 }
 
 /// A sorted set in the skiplist encoding (`zset` in server.h): a dict
-/// member → score and a skiplist holding the same elements, sharing each
-/// member's bytes (see the module docs).
+/// member → skiplist node and a skiplist holding the same elements,
+/// sharing each member's bytes (see the module docs). As in Redis, whose
+/// dict value points at the node's score, the score is read from the node
+/// and a command that found the member in the dict hands the node to the
+/// skiplist, whose searches then stop at it without reading its member.
 pub struct Zset {
-    dict: Dict<SharedMember, f64>,
+    dict: Dict<SharedMember, NodeId>,
     zsl: Zskiplist,
 }
 
@@ -1356,14 +1454,16 @@ impl Zset {
         &self.zsl
     }
 
-    /// The dict, for ZSCAN (`Dict::scan`) and iteration in hash order.
-    pub fn dict(&self) -> &Dict<SharedMember, f64> {
-        &self.dict
+    /// One step of a scan in hash order (ZSCAN; see `Dict::scan`): calls
+    /// `f` with the member and score of every element in the buckets
+    /// visited, returns the next cursor.
+    pub fn scan(&self, cursor: u64, mut f: impl FnMut(&Member, f64)) -> u64 {
+        self.dict.scan(cursor, |k, &x| f(&k.0, self.zsl.score_of(x.0)))
     }
 
     /// The score of `member` (ZSCORE, ZMSCORE).
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.dict.get(member).copied()
+        self.dict.get(member).map(|&x| self.zsl.score_of(x.0))
     }
 
     pub fn contains(&self, member: &[u8]) -> bool {
@@ -1391,18 +1491,17 @@ impl Zset {
         if score.is_nan() {
             return Err(ZsetError::NanScore);
         }
-        if let Some(cur) = self.dict.get_mut(member) {
-            if *cur == score {
+        if let Some(&x) = self.dict.find(member) {
+            if self.zsl.score_of(x.0) == score {
                 return Ok(ZsetChange::Unchanged);
             }
-            self.zsl.update_score(*cur, member, score);
-            *cur = score;
+            self.zsl.update_node_score(x, member, score);
             return Ok(ZsetChange::Updated);
         }
         let m = make(member);
-        self.zsl.insert(score, m.clone())?;
+        let x = self.zsl.insert(score, m.clone())?;
         // The member is new, so `add` cannot find it.
-        let _ = self.dict.add(SharedMember(m), score);
+        let _ = self.dict.add(SharedMember(m), x);
         Ok(ZsetChange::Added)
     }
 
@@ -1414,10 +1513,9 @@ impl Zset {
         if score.is_nan() {
             return Err(ZsetError::NanScore);
         }
-        // One dict lookup, as zsetAdd's dictFind: an existing member's
-        // score is changed through the entry found.
-        if let Some(slot) = self.dict.get_mut(member) {
-            let cur = *slot;
+        // One dict lookup, as zsetAdd's dictFind: it gives the node.
+        if let Some(&x) = self.dict.find(member) {
+            let cur = self.zsl.score_of(x.0);
             if flags.nx {
                 return Ok((ZaddOutcome::Nop, cur));
             }
@@ -1431,32 +1529,32 @@ impl Zset {
             if new == cur {
                 return Ok((ZaddOutcome::Unchanged, cur));
             }
-            self.zsl.update_score(cur, member, new);
-            *slot = new;
+            self.zsl.update_node_score(x, member, new);
             return Ok((ZaddOutcome::Updated, new));
         }
         if flags.xx {
             return Ok((ZaddOutcome::Nop, score));
         }
         let m: Member = Arc::from(member);
-        self.zsl.insert(score, m.clone())?;
+        let x = self.zsl.insert(score, m.clone())?;
         // The member is new, so `add` cannot find it.
-        let _ = self.dict.add(SharedMember(m), score);
+        let _ = self.dict.add(SharedMember(m), x);
         Ok((ZaddOutcome::Added, score))
     }
 
     /// Removes `member` and returns its score (`zsetDel`).
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let (key, score) = self.dict.remove(member)?;
-        self.zsl.delete(score, &key.0);
+        let (_, x) = self.dict.remove(member)?;
+        let score = self.zsl.score_of(x.0);
+        self.zsl.delete_node(x, member);
         Some(score)
     }
 
     /// 0-based rank of `member`, from the lowest score, or from the highest
     /// when `reverse` (ZRANK / ZREVRANK).
     pub fn rank(&self, member: &[u8], reverse: bool) -> Option<usize> {
-        let score = self.score(member)?;
-        let r = self.zsl.get_rank(score, member)?;
+        let &x = self.dict.get(member)?;
+        let r = self.zsl.node_rank(x, member)?;
         Some(if reverse { self.len() - r } else { r - 1 })
     }
 
@@ -1514,8 +1612,8 @@ impl Zset {
         if offset == 0 {
             return start.0;
         }
-        let Some((m, s)) = self.zsl.entry(start) else { return NIL };
-        let Some(rank) = self.zsl.get_rank(s, m) else { return NIL };
+        let Some((m, _)) = self.zsl.entry(start) else { return NIL };
+        let Some(rank) = self.zsl.node_rank(start, m) else { return NIL };
         let target = if reverse { rank.checked_sub(offset) } else { rank.checked_add(offset) };
         target.and_then(|r| self.zsl.get_element_by_rank(r)).map_or(NIL, |n| n.0)
     }
@@ -1536,8 +1634,8 @@ impl Zset {
 
     fn count_between(&self, first: Option<NodeId>, last: Option<NodeId>) -> usize {
         let rank = |n: Option<NodeId>| {
-            let (m, s) = self.zsl.entry(n?)?;
-            self.zsl.get_rank(s, m)
+            let n = n?;
+            self.zsl.node_rank(n, self.zsl.entry(n)?.0)
         };
         match (rank(first), rank(last)) {
             (Some(a), Some(b)) if b >= a => b - a + 1,
@@ -1597,22 +1695,25 @@ impl Zset {
 
     /// A random element (ZRANDMEMBER without count).
     pub fn random_entry(&mut self) -> Option<(&Member, f64)> {
-        self.dict.fair_random_entry().map(|(k, v)| (&k.0, *v))
+        let zsl = &self.zsl;
+        self.dict.fair_random_entry().map(|(k, x)| (&k.0, zsl.score_of(x.0)))
     }
 
     /// Checks the skiplist invariants and that the dict holds exactly the
-    /// skiplist's elements with the same scores.
+    /// skiplist's elements, each member mapped to its own node and sharing
+    /// the node's bytes.
     pub fn check_invariants(&self) -> Result<(), String> {
         self.zsl.check_invariants()?;
         if self.dict.len() != self.zsl.len() {
             return Err(format!("dict has {} entries, skiplist {}", self.dict.len(), self.zsl.len()));
         }
-        for (m, s) in self.zsl.iter() {
+        for x in self.zsl.node_ids() {
+            let Some((m, _)) = self.zsl.entry(x) else { return Err(format!("node {:?} not live", x)) };
             match self.dict.get_key_value(m) {
-                Some((k, v)) if *v == s && Arc::ptr_eq(&k.0, m) => {}
-                Some((_, v)) if *v == s => return Err(format!("member {:?} not shared", crate::util::repr(m))),
+                Some((k, &v)) if v == x && Arc::ptr_eq(&k.0, m) => {}
+                Some((_, &v)) if v == x => return Err(format!("member {:?} not shared", crate::util::repr(m))),
                 other => {
-                    return Err(format!("member {:?} dict {:?} skiplist {}", crate::util::repr(m), other.map(|x| *x.1), s))
+                    return Err(format!("member {:?} dict {:?} skiplist {:?}", crate::util::repr(m), other.map(|e| *e.1), x))
                 }
             }
         }
@@ -1626,8 +1727,10 @@ impl Clone for Zset {
         let zsl = self.zsl.clone();
         let mut dict = Dict::new();
         dict.expand(zsl.len());
-        for (m, s) in zsl.iter() {
-            let _ = dict.add(SharedMember(m.clone()), s);
+        for x in zsl.node_ids() {
+            if let Some((m, _)) = zsl.entry(x) {
+                let _ = dict.add(SharedMember(m.clone()), x);
+            }
         }
         Zset { dict, zsl }
     }
@@ -2049,6 +2152,49 @@ mod tests {
         assert_eq!(zsl.update_score(20.0, b"b", 1.0), None);
         assert_eq!(zsl.update_score(0.0, b"zz", 1.0), None);
         zsl.check_invariants().unwrap();
+    }
+
+    /// The node-handle operations (what the dict hands over) agree with
+    /// the (score, member) ones on a run of equal scores, where the search
+    /// must order by member everywhere except at the node itself, and
+    /// refuse a handle that does not hold the given member.
+    #[test]
+    fn node_handle_operations_match_searches() {
+        let mut zsl = Zskiplist::new();
+        let mut ids = Vec::new();
+        for i in 0..200u32 {
+            let m = format!("m{:03}", i);
+            ids.push(zsl.insert((i / 50) as f64, Arc::from(m.as_bytes())).unwrap());
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            let m = format!("m{:03}", i);
+            assert_eq!(zsl.node_rank(id, m.as_bytes()), Some(i + 1));
+            assert_eq!(zsl.get_rank((i / 50) as f64, m.as_bytes()), Some(i + 1));
+        }
+        // Wrong member for the node: refused, nothing changes.
+        assert!(!zsl.update_node_score(ids[10], b"m011", 9.0));
+        assert!(!zsl.update_node_score(ids[10], b"m010", f64::NAN));
+        assert_eq!(zsl.delete_node(ids[10], b"m011"), None);
+        assert_eq!(zsl.node_rank(NodeId(HEADER), b""), None);
+        zsl.check_invariants().unwrap();
+        // Moved to the end, changed in place there, moved to the front,
+        // moved back into a run of equal scores.
+        assert!(zsl.update_node_score(ids[10], b"m010", 3.5));
+        assert_eq!(zsl.node_rank(ids[10], b"m010"), Some(200));
+        assert!(zsl.update_node_score(ids[10], b"m010", 3.25));
+        assert_eq!(zsl.node_rank(ids[10], b"m010"), Some(200));
+        assert!(zsl.update_node_score(ids[150], b"m150", -1.0));
+        assert_eq!(zsl.node_rank(ids[150], b"m150"), Some(1));
+        assert!(zsl.update_node_score(ids[150], b"m150", 1.0));
+        assert_eq!(zsl.node_rank(ids[150], b"m150"), Some(100));
+        zsl.check_invariants().unwrap();
+        assert_eq!(zsl.delete_node(ids[60], b"m060").as_deref(), Some(&b"m060"[..]));
+        assert_eq!(zsl.delete_node(ids[60], b"m060"), None);
+        assert!(!zsl.update_node_score(ids[60], b"m060", 1.0));
+        assert_eq!(zsl.node_rank(ids[60], b"m060"), None);
+        assert_eq!(zsl.node_rank(ids[61], b"m061"), Some(60));
+        zsl.check_invariants().unwrap();
+        assert_eq!(zsl.len(), 199);
     }
 
     #[test]

@@ -1688,8 +1688,8 @@ pub fn zscan_command(s: &mut Server, c: &mut Client) {
         ZRef::Sl(zs) => {
             let mut maxiterations = opts.count * 10;
             loop {
-                cursor = zs.dict().scan(cursor, |m, sc| {
-                    items.push((m.0.to_vec(), crate::util::reply_double_str(*sc).into_bytes()))
+                cursor = zs.scan(cursor, |m, sc| {
+                    items.push((m.to_vec(), crate::util::reply_double_str(sc).into_bytes()))
                 });
                 if cursor == 0 || maxiterations == 0 || items.len() >= opts.count {
                     break;
