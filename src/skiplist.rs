@@ -552,6 +552,18 @@ impl Zskiplist {
         s < score || (s == score && self.ele_of(x) < ele)
     }
 
+    /// The score word of block `x`, for a handle given back by a caller:
+    /// None for the header or past the arena (never a panic). It does not
+    /// tell a live node from a free block; the caller's search does, as
+    /// it only reaches linked nodes.
+    #[inline]
+    fn linked_score(&self, x: u32) -> Option<f64> {
+        if x == HEADER {
+            return None;
+        }
+        self.arena.get(x as usize + SCORE).map(|&w| f64::from_bits(w))
+    }
+
     /// Whether `x` is a live node (not the header, not a free block);
     /// never panics, for handles given back by callers.
     fn is_live(&self, x: u32) -> bool {
@@ -847,18 +859,18 @@ impl Zskiplist {
         self.free_node(x, height)
     }
 
-    /// Deletes node `id`, whose member is `ele`, and returns its member
-    /// (`zslDelete` for a caller that knows the node, as the dict does):
-    /// the search stops at the node by identity, without reading its
-    /// member. None if `id` is not a live node holding `ele`'s place.
+    /// Deletes node `id` and returns its member (`zslDelete` for a caller
+    /// that knows the node, as the dict does). The caller guarantees that
+    /// `ele` is the node's member: the search stops at the node by
+    /// identity, without reading its member (the point: two memory
+    /// accesses fewer), so only a node that is not linked where (its
+    /// score, `ele`) sorts is refused, with None.
     pub fn delete_node(&mut self, id: NodeId, ele: &[u8]) -> Option<Member> {
         let x = id.0;
-        if !self.is_live(x) {
-            return None;
-        }
+        let score = self.linked_score(x)?;
         let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
         let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
-        if self.search(self.score_of(x), ele, x, &mut update, &mut rank) != x {
+        if self.search(score, ele, x, &mut update, &mut rank) != x {
             return None;
         }
         let height = self.unlink(x, &update);
@@ -884,17 +896,18 @@ impl Zskiplist {
     }
 
     /// As [`update_score`](Self::update_score) for node `id`, whose member
-    /// is `ele`: the search finds its predecessors by identity, without
-    /// reading its member. False if `id` is not a live node holding
-    /// `ele`'s place or `new_score` is NaN.
+    /// the caller guarantees is `ele` (see [`delete_node`](Self::delete_node)).
+    /// False if `new_score` is NaN or `id` is not linked where (its score,
+    /// `ele`) sorts.
     pub fn update_node_score(&mut self, id: NodeId, ele: &[u8], new_score: f64) -> bool {
         let x = id.0;
-        if new_score.is_nan() || !self.is_live(x) {
+        let Some(score) = self.linked_score(x) else { return false };
+        if new_score.is_nan() {
             return false;
         }
         let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
         let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
-        if self.search(self.score_of(x), ele, x, &mut update, &mut rank) != x {
+        if self.search(score, ele, x, &mut update, &mut rank) != x {
             return false;
         }
         self.move_node(x, ele, new_score, &mut update, &mut rank);
@@ -928,14 +941,13 @@ impl Zskiplist {
 
     // -- ranks --------------------------------------------------------------
 
-    /// 1-based rank of node `id` (whose member is `ele`), stopping on the
-    /// node by identity (`zslGetRank` for a caller that knows the node).
+    /// 1-based rank of node `id`, whose member the caller guarantees is
+    /// `ele`, stopping on the node by identity (`zslGetRank` for a caller
+    /// that knows the node). None if the node is not linked where (its
+    /// score, `ele`) sorts.
     pub fn node_rank(&self, id: NodeId, ele: &[u8]) -> Option<usize> {
         let x = id.0;
-        if !self.is_live(x) {
-            return None;
-        }
-        let score = self.score_of(x);
+        let score = self.linked_score(x)?;
         let (cur, rank) = self.descend(
             |f, b, _| {
                 let s = block_score(b);
