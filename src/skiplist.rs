@@ -22,23 +22,40 @@
 //!
 //! # Storage
 //!
-//! Safe Rust has no raw node pointers here, so the skiplist is an arena:
-//! - `nodes`, indexed by `u32`; slot 0 is the header. Because the
-//!   header is never the forward target of a link, index 0 doubles as "nil"
-//!   for `forward`, `backward` and `tail` (Redis's NULL). Freed slots are
-//!   chained through their `backward` field and reused first.
-//! - `lvls`: every node owns a block of `h` consecutive 8-byte
-//!   links (u32 forward, u32 span) at offset `Node::levels`; the header owns
-//!   the 32 links at offset 0. Freed blocks go to one free list per height
-//!   and are reused for a node of the same height. The height itself is not
-//!   stored: deleting a node finds it as the number of levels on which the
-//!   predecessor links to the node.
-//! - Both are chunked vectors (4096 elements a chunk, the first one growing
-//!   geometrically): growing never copies the arena, and at most one chunk
-//!   is spare. A block of links never straddles two chunks.
+//! Safe Rust has no raw node pointers here, so the skiplist is an arena of
+//! 8-byte words, and a node is the offset of its *block* in it:
 //!
-//! A node is 32 bytes (member 16, score 8, backward 4, block offset 4) plus on
-//! average 4/3 links of 8 bytes, with no allocation of its own.
+//! ```text
+//! word 0   score (f64 bits)
+//! word 1   backward (low 32 bits) | member slot (high 32 bits)
+//! word 2+i link on level i: forward (low 32 bits) | span (high 32 bits)
+//! ```
+//!
+//! A node of height h owns 2 + h consecutive words. A search step reads
+//! the forward node's score and, when it moves there, that node's link on
+//! the same level: both in one block, usually one cache line, as in
+//! Redis, where a node is one allocation holding its score and levels.
+//! The member is not in the block (a word cannot hold an `Arc`): the block
+//! names a slot of the `members` table, which a search reads only when
+//! scores tie, and iteration when it yields an element.
+//!
+//! - The header's block is at offset 0 and has 32 links. Because the
+//!   header is never the forward target of a link, offset 0 doubles as
+//!   "nil" for `forward`, `backward` and `tail` (Redis's NULL).
+//! - A deleted node's block goes to a free list for its height (chained
+//!   through its score word) and is reused for the next node of that
+//!   height; it keeps its member slot, emptied, so free slots need no list
+//!   of their own. The height is not stored: deleting a node finds it as
+//!   the number of levels on which the predecessor links to the node.
+//! - Arena and member table are chunked vectors (4096 elements a chunk,
+//!   the first one growing geometrically): growing never copies them, and
+//!   at most one chunk of each is spare. A block never straddles two
+//!   chunks; the rest of a chunk too short for the next block becomes a
+//!   free block of its own height.
+//!
+//! A node is 16 bytes of block head plus on average 4/3 links of 8 bytes,
+//! plus a 16-byte member slot (the `Arc`'s pointer and length), with no
+//! allocation of its own.
 //!
 //! # The member is stored once
 //!
@@ -47,20 +64,26 @@
 //! the skiplist node and the dict key both point to. Storing it twice (a
 //! `Box<[u8]>` in each) costs two allocations and the bytes twice, which is
 //! more than the 16 bytes of counts as soon as the member is longer than a
-//! few bytes; a dict mapping member → node index cannot work either, since
-//! a dict key must carry its own bytes to be hashed and compared. The dict
-//! value is the score (Redis's dict value points at the node's score), so
-//! ZSCORE never touches the skiplist. `Arc` rather than `Rc` keeps a sorted
-//! set `Send`, so a background thread may free it (lazy free).
+//! few bytes; a dict whose key is the node (reading the bytes through it)
+//! cannot work either, since a dict key must carry its own bytes to be
+//! hashed and compared. `Arc` rather than `Rc` keeps a sorted set `Send`,
+//! so a background thread may free it (lazy free).
 //!
-//! Memory per element, for a member of n bytes: node 32 + links ≈ 11 + dict
-//! entry 32 (key 16, score 8, chain 8) + bucket pointers ≈ 8–16 + member
-//! allocation (16 + n rounded up to a jemalloc size class). Measured with
-//! the counting allocator (100k members, Redis 7.0 `used_memory` in
-//! brackets): 8-byte members 118 (113), 16-byte 118 (128), 40-byte 150
-//! (144); 1M 10-byte members 115 (110). The links are cheaper than Redis's
-//! (16-byte pointers+spans in a per-node allocation), the `Arc` counts
-//! dearer than an sds header.
+//! The dict value is the node ([`NodeId`]), as Redis's points at the
+//! node's score: ZSCORE reads the score from the node, and ZADD, ZINCRBY,
+//! ZREM and ZRANK of a member hand its node to the skiplist, whose search
+//! then stops at the node by identity instead of comparing its member
+//! (two memory accesses: the member slot and the bytes).
+//!
+//! Memory per element, for a member of n bytes: block 16 + links ≈ 11 +
+//! member slot 16 + dict entry 32 (key 16, node 4 + 4 of padding, chain
+//! 8) + bucket pointers ≈ 8–16 + member allocation (16 + n rounded up to
+//! a jemalloc size class). Measured as the growth of `used_memory` (counting
+//! allocator) over ZADDs of 100 members each (100k members, Redis 7.0 in
+//! brackets): 8-byte members 117 (112), 16-byte 117 (128), 40-byte 149
+//! (144); 1M 10-byte members 115 (109). The links are cheaper than
+//! Redis's (16-byte pointers+spans in a per-node allocation), the `Arc`
+//! counts dearer than an sds header.
 //!
 //! # Scores
 //!
@@ -74,8 +97,10 @@
 //!
 //! # Limits
 //!
-//! Indices are `u32`: a skiplist holds at most about 4·10⁹ elements (more
-//! than 400 GB of memory); past that, inserts fail with [`ZsetError::Full`].
+//! Offsets and member slots are `u32`: the arena holds at most 2³² words
+//! (32 GiB), about 8·10⁸ elements at 5⅓ words each (more than 90 GB of
+//! memory with the dict and the members); past that, inserts fail with
+//! [`ZsetError::Full`].
 
 use std::sync::Arc;
 
@@ -90,40 +115,35 @@ pub const ZSKIPLIST_P: f64 = 0.25;
 /// A sorted-set member, shared by the dict and the skiplist.
 pub type Member = Arc<[u8]>;
 
-/// Index of the header, and "nil" for `forward` / `backward` / `tail`.
+/// Offset of the header's block, and "nil" for `forward` / `backward` /
+/// `tail`.
 const NIL: u32 = 0;
 const HEADER: u32 = 0;
-/// End of a free list of level blocks.
+/// End of a free list of blocks.
 const NO_BLOCK: u32 = u32::MAX;
+/// The member slot of the header and of a free block that never had one.
+const NO_SLOT: u32 = u32::MAX;
 
 /// Why an element could not be inserted or updated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ZsetError {
     /// The score (or the result of an increment) is NaN.
     NanScore,
-    /// The skiplist has no room for another index (about 4·10⁹ elements).
+    /// The skiplist has no room for another node (see the module docs).
     Full,
 }
 
-/// A handle on a skiplist node, valid until the skiplist is next modified.
+/// A handle on a skiplist node (the offset of its block), valid until the
+/// skiplist is next modified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(u32);
 
+/// One link of a node, as stored in a word: `forward` in the low half,
+/// `span` in the high half.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Level {
     forward: u32,
     span: u32,
-}
-
-#[derive(Clone, Debug)]
-struct Node {
-    /// None only for the header and for free slots.
-    ele: Option<Member>,
-    score: f64,
-    /// Previous node at level 0 (nil for the first); next free slot when free.
-    backward: u32,
-    /// Offset of this node's links in `lvls`.
-    levels: u32,
 }
 
 /// A score interval, as ZRANGEBYSCORE / ZCOUNT / ZREMRANGEBYSCORE take it
@@ -360,6 +380,13 @@ impl<T> Chunked<T> {
         self.chunks.get(i / CHUNK)?.get(i % CHUNK)
     }
 
+    /// The elements from `i` to the end of its chunk: a block never
+    /// straddles two chunks, so a node's words are all in this slice.
+    #[inline]
+    fn rest_of_chunk(&self, i: usize) -> &[T] {
+        &self.chunks[i / CHUNK][i % CHUNK..]
+    }
+
     /// Heap bytes held, spare capacity included.
     fn bytes(&self) -> usize {
         self.chunks.capacity() * std::mem::size_of::<Vec<T>>()
@@ -382,16 +409,45 @@ impl<T> std::ops::IndexMut<usize> for Chunked<T> {
     }
 }
 
+/// Word offsets inside a node's block: the score, then [`META`] (backward
+/// in the low half, member slot in the high half), then one link a level.
+const SCORE: usize = 0;
+const META: usize = 1;
+const LINKS: usize = 2;
+/// Words of the header's block.
+const HEADER_WORDS: usize = LINKS + ZSKIPLIST_MAXLEVEL;
+
+#[inline]
+fn meta_word(backward: u32, slot: u32) -> u64 {
+    backward as u64 | (slot as u64) << 32
+}
+
+#[inline]
+fn link_word(l: Level) -> u64 {
+    l.forward as u64 | (l.span as u64) << 32
+}
+
+/// The score in a node's block.
+#[inline]
+fn block_score(blk: &[u64]) -> f64 {
+    f64::from_bits(blk[SCORE])
+}
+
+#[inline]
+fn word_link(w: u64) -> Level {
+    Level { forward: w as u32, span: (w >> 32) as u32 }
+}
+
 /// The skiplist ordered by (score, member); see the module docs.
 #[derive(Clone)]
 pub struct Zskiplist {
-    nodes: Chunked<Node>,
-    lvls: Chunked<Level>,
-    /// First free node slot (nil when none).
-    free_node: u32,
-    /// First free block of links of height h + 1, chained through the
-    /// block's first `forward`.
-    free_lvls: [u32; ZSKIPLIST_MAXLEVEL],
+    /// Node blocks; the header's is at offset 0.
+    arena: Chunked<u64>,
+    /// Members by slot; None for a free slot (one held by a free block).
+    members: Chunked<Option<Member>>,
+    /// First free block with h links, for each height h (index h - 1),
+    /// chained through the block's score word.
+    free_blocks: [u32; ZSKIPLIST_MAXLEVEL],
     tail: u32,
     length: usize,
     /// Levels in use by the header (at least 1).
@@ -407,11 +463,12 @@ impl Default for Zskiplist {
 impl Zskiplist {
     /// An empty skiplist: the header with 32 nil links (`zslCreate`).
     pub fn new() -> Self {
+        let mut arena = Chunked::from_elem(0u64, HEADER_WORDS);
+        arena[META] = meta_word(NIL, NO_SLOT);
         Zskiplist {
-            nodes: Chunked::from_elem(Node { ele: None, score: 0.0, backward: NIL, levels: 0 }, 1),
-            lvls: Chunked::from_elem(Level::default(), ZSKIPLIST_MAXLEVEL),
-            free_node: NIL,
-            free_lvls: [NO_BLOCK; ZSKIPLIST_MAXLEVEL],
+            arena,
+            members: Chunked { chunks: Vec::new(), len: 0 },
+            free_blocks: [NO_BLOCK; ZSKIPLIST_MAXLEVEL],
             tail: NIL,
             length: 0,
             level: 1,
@@ -427,23 +484,29 @@ impl Zskiplist {
         self.length == 0
     }
 
-    /// Bytes held by the arena (nodes and links, including spare capacity),
-    /// not counting the members.
+    /// Bytes held by the arena and the member table (including spare
+    /// capacity), not counting the members' own allocations.
     pub fn arena_bytes(&self) -> usize {
-        self.nodes.bytes() + self.lvls.bytes()
+        self.arena.bytes() + self.members.bytes()
     }
 
     // -- arena ------------------------------------------------------------
 
     #[inline]
     fn lv(&self, x: u32, i: usize) -> Level {
-        self.lvls[self.nodes[x as usize].levels as usize + i]
+        word_link(self.arena[x as usize + LINKS + i])
     }
 
     #[inline]
-    fn lv_mut(&mut self, x: u32, i: usize) -> &mut Level {
-        let off = self.nodes[x as usize].levels as usize + i;
-        &mut self.lvls[off]
+    fn set_lv(&mut self, x: u32, i: usize, l: Level) {
+        self.arena[x as usize + LINKS + i] = link_word(l);
+    }
+
+    #[inline]
+    fn add_span(&mut self, x: u32, i: usize, delta: i64) {
+        let w = &mut self.arena[x as usize + LINKS + i];
+        let span = ((*w >> 32) as i64 + delta) as u32;
+        *w = (*w & 0xffff_ffff) | (span as u64) << 32;
     }
 
     #[inline]
@@ -453,12 +516,33 @@ impl Zskiplist {
 
     #[inline]
     fn score_of(&self, x: u32) -> f64 {
-        self.nodes[x as usize].score
+        f64::from_bits(self.arena[x as usize + SCORE])
+    }
+
+    #[inline]
+    fn backward_of(&self, x: u32) -> u32 {
+        self.arena[x as usize + META] as u32
+    }
+
+    #[inline]
+    fn set_backward(&mut self, x: u32, backward: u32) {
+        let w = &mut self.arena[x as usize + META];
+        *w = (*w & !0xffff_ffff) | backward as u64;
+    }
+
+    #[inline]
+    fn slot_of(&self, x: u32) -> u32 {
+        (self.arena[x as usize + META] >> 32) as u32
+    }
+
+    #[inline]
+    fn member_of(&self, x: u32) -> Option<&Member> {
+        self.members.get(self.slot_of(x) as usize)?.as_ref()
     }
 
     #[inline]
     fn ele_of(&self, x: u32) -> &[u8] {
-        self.nodes[x as usize].ele.as_deref().unwrap_or(&[])
+        self.member_of(x).map_or(&[], |m| m)
     }
 
     /// Whether node `x` sorts before (score, ele).
@@ -468,114 +552,233 @@ impl Zskiplist {
         s < score || (s == score && self.ele_of(x) < ele)
     }
 
-    /// A node holding (score, ele) with a fresh block of `height` zeroed
-    /// links, not linked yet; gives the member back when out of indices.
-    fn alloc_node(&mut self, score: f64, ele: Member, height: usize) -> Result<u32, Member> {
-        let block_free = self.free_lvls[height - 1] != NO_BLOCK;
-        if !block_free && self.lvls.len() + height + CHUNK > u32::MAX as usize {
-            return Err(ele);
+    /// The score word of block `x`, for a handle given back by a caller:
+    /// None for the header or past the arena (never a panic). It does not
+    /// tell a live node from a free block; the caller's search does, as
+    /// it only reaches linked nodes.
+    #[inline]
+    fn linked_score(&self, x: u32) -> Option<f64> {
+        if x == HEADER {
+            return None;
         }
-        if self.free_node == NIL && self.nodes.len() >= u32::MAX as usize {
-            return Err(ele);
-        }
-        let levels = if block_free {
-            let off = self.free_lvls[height - 1];
-            self.free_lvls[height - 1] = self.lvls[off as usize].forward;
-            for i in off as usize..off as usize + height {
-                self.lvls[i] = Level::default();
-            }
-            off
-        } else {
-            // A block never straddles two chunks: the rest of a chunk too
-            // short for it becomes a free block of its own height.
-            let used = self.lvls.len() % CHUNK;
-            if used + height > CHUNK {
-                let rest = CHUNK - used;
-                let off = self.lvls.len() as u32;
-                for _ in 0..rest {
-                    self.lvls.push(Level::default());
-                }
-                self.lvls[off as usize].forward = self.free_lvls[rest - 1];
-                self.free_lvls[rest - 1] = off;
-            }
-            let off = self.lvls.len() as u32;
-            for _ in 0..height {
-                self.lvls.push(Level::default());
-            }
-            off
-        };
-        let node = Node { ele: Some(ele), score, backward: NIL, levels };
-        if self.free_node != NIL {
-            let x = self.free_node;
-            self.free_node = self.nodes[x as usize].backward;
-            self.nodes[x as usize] = node;
-            Ok(x)
-        } else {
-            self.nodes.push(node);
-            Ok((self.nodes.len() - 1) as u32)
-        }
+        self.arena.get(x as usize + SCORE).map(|&w| f64::from_bits(w))
     }
 
-    /// Returns an unlinked node of `height` links to the free lists.
+    /// Whether `x` is a live node (not the header, not a free block);
+    /// never panics, for handles given back by callers.
+    fn is_live(&self, x: u32) -> bool {
+        x != HEADER
+            && self
+                .arena
+                .get(x as usize + META)
+                .and_then(|&m| self.members.get((m >> 32) as usize))
+                .is_some_and(|m| m.is_some())
+    }
+
+    /// A block of `height` links for a new node: a free one of that height
+    /// (with the member slot it kept, if any) or a new one at the end.
+    /// None when the arena is out of u32 offsets.
+    fn alloc_block(&mut self, height: usize) -> Option<(u32, u32)> {
+        let off = self.free_blocks[height - 1];
+        if off != NO_BLOCK {
+            self.free_blocks[height - 1] = self.arena[off as usize + SCORE] as u32;
+            return Some((off, self.slot_of(off)));
+        }
+        let words = LINKS + height;
+        if self.arena.len() + words + CHUNK > u32::MAX as usize {
+            return None;
+        }
+        // A block never straddles two chunks: the rest of a chunk too
+        // short for it becomes a free block of its own height (or, one or
+        // two words, stays unused).
+        let used = self.arena.len() % CHUNK;
+        if used + words > CHUNK {
+            let rest = CHUNK - used;
+            let off = self.arena.len();
+            for _ in 0..rest {
+                self.arena.push(0);
+            }
+            if rest > LINKS {
+                let h = rest - LINKS;
+                self.arena[off + SCORE] = self.free_blocks[h - 1] as u64;
+                self.arena[off + META] = meta_word(NIL, NO_SLOT);
+                self.free_blocks[h - 1] = off as u32;
+            }
+        }
+        let off = self.arena.len() as u32;
+        for _ in 0..words {
+            self.arena.push(0);
+        }
+        Some((off, NO_SLOT))
+    }
+
+    /// A node holding (score, ele) with `height` zeroed links, not linked
+    /// yet; gives the member back when out of offsets or slots.
+    fn alloc_node(&mut self, score: f64, ele: Member, height: usize) -> Result<u32, Member> {
+        if self.members.len() >= NO_SLOT as usize && self.free_blocks[height - 1] == NO_BLOCK {
+            return Err(ele);
+        }
+        let Some((x, slot)) = self.alloc_block(height) else { return Err(ele) };
+        let slot = if slot == NO_SLOT {
+            if self.members.len() >= NO_SLOT as usize {
+                // Out of slots: hand the block back.
+                self.arena[x as usize + SCORE] = self.free_blocks[height - 1] as u64;
+                self.free_blocks[height - 1] = x;
+                return Err(ele);
+            }
+            self.members.push(Some(ele));
+            (self.members.len() - 1) as u32
+        } else {
+            self.members[slot as usize] = Some(ele);
+            slot
+        };
+        let x_ = x as usize;
+        self.arena[x_ + SCORE] = score.to_bits();
+        self.arena[x_ + META] = meta_word(NIL, slot);
+        for i in 0..height {
+            self.arena[x_ + LINKS + i] = 0;
+        }
+        Ok(x)
+    }
+
+    /// Returns an unlinked node of `height` links to the free list of its
+    /// height; its block keeps its member slot for the next node.
     fn free_node(&mut self, x: u32, height: usize) -> Option<Member> {
-        let off = self.nodes[x as usize].levels;
-        self.lvls[off as usize].forward = self.free_lvls[height - 1];
-        self.free_lvls[height - 1] = off;
-        let n = &mut self.nodes[x as usize];
-        let ele = n.ele.take();
-        n.backward = self.free_node;
-        self.free_node = x;
+        let slot = self.slot_of(x);
+        let ele = self.members[slot as usize].take();
+        self.arena[x as usize + SCORE] = self.free_blocks[height - 1] as u64;
+        self.arena[x as usize + META] = meta_word(NIL, slot);
+        self.free_blocks[height - 1] = x;
         ele
     }
 
     // -- insert / delete ----------------------------------------------------
 
-    /// Links node `x` (score, ele and a block of `height` links already
-    /// set) at its place: the body of `zslInsert`. `rank[i]` counts the
-    /// nodes crossed to reach `update[i]`, the last node before `x` on
-    /// level i, which gives the spans of the new links.
-    #[allow(clippy::needless_range_loop)] // update[] and rank[] are indexed by level, as in Redis
-    fn link(&mut self, x: u32, height: usize) {
-        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
-        let mut rank = [0usize; ZSKIPLIST_MAXLEVEL];
-        let score = self.score_of(x);
-        let ele = self.nodes[x as usize].ele.clone();
-        let ele: &[u8] = ele.as_deref().unwrap_or(&[]);
+    /// Fills `update[i]` with the last node before (score, ele) on every
+    /// level in use and `rank[i]` with the number of nodes crossed to
+    /// reach it, and returns the node after it on level 0 (nil at the
+    /// end). A node found not to be before (score, ele) on one level is
+    /// not compared again on the levels below; `skip`, when not nil, is
+    /// such a node from the start: the node holding (score, ele) itself,
+    /// when the caller knows it, so its member is never read.
+    #[inline]
+    fn search(
+        &self,
+        score: f64,
+        ele: &[u8],
+        skip: u32,
+        update: &mut [u32; ZSKIPLIST_MAXLEVEL],
+        rank: &mut [u32; ZSKIPLIST_MAXLEVEL],
+    ) -> u32 {
         let mut cur = HEADER;
+        let mut blk = self.block(HEADER);
+        let mut crossed = 0u32;
+        let mut rejected = skip;
         for i in (0..self.level).rev() {
-            rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
             loop {
-                let l = self.lv(cur, i);
-                if l.forward != NIL && self.node_lt(l.forward, score, ele) {
-                    rank[i] += l.span as usize;
+                let l = word_link(blk[LINKS + i]);
+                if l.forward == NIL || l.forward == rejected {
+                    break;
+                }
+                let next = self.block(l.forward);
+                if self.block_lt(next, score, ele) {
+                    crossed += l.span;
                     cur = l.forward;
+                    blk = next;
                 } else {
+                    rejected = l.forward;
                     break;
                 }
             }
             update[i] = cur;
+            rank[i] = crossed;
         }
+        word_link(blk[LINKS]).forward
+    }
+
+    /// The words of node `x`'s block (and maybe more after it).
+    #[inline]
+    fn block(&self, x: u32) -> &[u64] {
+        self.arena.rest_of_chunk(x as usize)
+    }
+
+    /// The member of the node whose block is `blk` (empty for the header).
+    #[inline]
+    fn block_member(&self, blk: &[u64]) -> &[u8] {
+        self.members.get((blk[META] >> 32) as usize).and_then(|m| m.as_deref()).unwrap_or(&[])
+    }
+
+    /// Whether the node whose block is `blk` sorts before (score, ele).
+    #[inline]
+    fn block_lt(&self, blk: &[u64], score: f64, ele: &[u8]) -> bool {
+        let s = block_score(blk);
+        s < score || (s == score && self.block_member(blk) < ele)
+    }
+
+    /// The descent the read-only searches share: from the header, on each
+    /// level from the top, moves forward while `go(forward node, its block,
+    /// its rank)` holds, and stops early when `done(node, rank)` holds
+    /// after a level. Returns the node reached and its rank.
+    #[inline]
+    fn descend(
+        &self,
+        mut go: impl FnMut(u32, &[u64], usize) -> bool,
+        mut done: impl FnMut(u32, usize) -> bool,
+    ) -> (u32, usize) {
+        let mut cur = HEADER;
+        let mut blk = self.block(HEADER);
+        let mut rank = 0usize;
+        for i in (0..self.level).rev() {
+            loop {
+                let l = word_link(blk[LINKS + i]);
+                if l.forward == NIL {
+                    break;
+                }
+                let next = self.block(l.forward);
+                if go(l.forward, next, rank + l.span as usize) {
+                    rank += l.span as usize;
+                    cur = l.forward;
+                    blk = next;
+                } else {
+                    break;
+                }
+            }
+            if done(cur, rank) {
+                break;
+            }
+        }
+        (cur, rank)
+    }
+
+    /// Links node `x` (score, member and a block of `height` links already
+    /// set) at its place given by a search for its score and member: the
+    /// body of `zslInsert`. `rank[i]` counts the nodes crossed to reach
+    /// `update[i]`, the last node before `x` on level i, which gives the
+    /// spans of the new links.
+    #[allow(clippy::needless_range_loop)] // update[] and rank[] are indexed by level, as in Redis
+    fn link_at(&mut self, x: u32, height: usize, update: &mut [u32; ZSKIPLIST_MAXLEVEL], rank: &mut [u32; ZSKIPLIST_MAXLEVEL]) {
         if height > self.level {
             for i in self.level..height {
                 rank[i] = 0;
                 update[i] = HEADER;
-                self.lv_mut(HEADER, i).span = self.length as u32;
+                let l = self.lv(HEADER, i);
+                self.set_lv(HEADER, i, Level { forward: l.forward, span: self.length as u32 });
             }
             self.level = height;
         }
         for i in 0..height {
             let u = self.lv(update[i], i);
-            let crossed = (rank[0] - rank[i]) as u32;
-            *self.lv_mut(x, i) = Level { forward: u.forward, span: u.span - crossed };
-            *self.lv_mut(update[i], i) = Level { forward: x, span: crossed + 1 };
+            let crossed = rank[0] - rank[i];
+            self.set_lv(x, i, Level { forward: u.forward, span: u.span - crossed });
+            self.set_lv(update[i], i, Level { forward: x, span: crossed + 1 });
         }
         for i in height..self.level {
-            self.lv_mut(update[i], i).span += 1;
+            self.add_span(update[i], i, 1);
         }
-        self.nodes[x as usize].backward = if update[0] == HEADER { NIL } else { update[0] };
+        self.set_backward(x, if update[0] == HEADER { NIL } else { update[0] });
         let next = self.fwd(x, 0);
         if next != NIL {
-            self.nodes[next as usize].backward = x;
+            self.set_backward(next, x);
         } else {
             self.tail = x;
         }
@@ -585,34 +788,29 @@ impl Zskiplist {
     /// Inserts a new element (`zslInsert`). The caller guarantees that
     /// `ele` is not in the skiplist yet (the dict knows).
     pub fn insert(&mut self, score: f64, ele: Member) -> Result<NodeId, ZsetError> {
+        self.insert_with_height(score, ele, random_level())
+    }
+
+    fn insert_with_height(&mut self, score: f64, ele: Member, height: usize) -> Result<NodeId, ZsetError> {
         if score.is_nan() {
             return Err(ZsetError::NanScore);
         }
         if self.length >= u32::MAX as usize - 1 {
             return Err(ZsetError::Full);
         }
-        let height = random_level();
         let x = self.alloc_node(score, ele, height).map_err(|_| ZsetError::Full)?;
-        self.link(x, height);
+        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
+        let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
+        self.search(score, self.ele_of(x), NIL, &mut update, &mut rank);
+        self.link_at(x, height, &mut update, &mut rank);
         Ok(NodeId(x))
     }
 
     /// Fills `update[i]` with the last node before (score, ele) on every
     /// level and returns the node after it on level 0 (nil at the end).
     fn find_update(&self, score: f64, ele: &[u8], update: &mut [u32; ZSKIPLIST_MAXLEVEL]) -> u32 {
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(cur, i);
-                if f != NIL && self.node_lt(f, score, ele) {
-                    cur = f;
-                } else {
-                    break;
-                }
-            }
-            update[i] = cur;
-        }
-        self.fwd(cur, 0)
+        let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
+        self.search(score, ele, NIL, update, &mut rank)
     }
 
     /// Unlinks `x` given its predecessors (`zslDeleteNode`) and returns its
@@ -621,20 +819,19 @@ impl Zskiplist {
     fn unlink(&mut self, x: u32, update: &[u32; ZSKIPLIST_MAXLEVEL]) -> usize {
         let mut height = 0;
         for i in 0..self.level {
-            if self.fwd(update[i], i) == x {
+            let u = self.lv(update[i], i);
+            if u.forward == x {
                 let xl = self.lv(x, i);
-                let u = self.lv_mut(update[i], i);
-                u.span = u.span + xl.span - 1;
-                u.forward = xl.forward;
+                self.set_lv(update[i], i, Level { forward: xl.forward, span: u.span + xl.span - 1 });
                 height += 1;
             } else {
-                self.lv_mut(update[i], i).span -= 1;
+                self.set_lv(update[i], i, Level { forward: u.forward, span: u.span - 1 });
             }
         }
         let next = self.fwd(x, 0);
-        let back = self.nodes[x as usize].backward;
+        let back = self.backward_of(x);
         if next != NIL {
-            self.nodes[next as usize].backward = back;
+            self.set_backward(next, back);
         } else {
             self.tail = back;
         }
@@ -662,58 +859,116 @@ impl Zskiplist {
         self.free_node(x, height)
     }
 
+    /// Deletes node `id` and returns its member (`zslDelete` for a caller
+    /// that knows the node, as the dict does). The caller guarantees that
+    /// `ele` is the node's member: the search stops at the node by
+    /// identity, without reading its member (the point: two memory
+    /// accesses fewer), so only a node that is not linked where (its
+    /// score, `ele`) sorts is refused, with None.
+    pub fn delete_node(&mut self, id: NodeId, ele: &[u8]) -> Option<Member> {
+        let x = id.0;
+        let score = self.linked_score(x)?;
+        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
+        let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
+        if self.search(score, ele, x, &mut update, &mut rank) != x {
+            return None;
+        }
+        let height = self.unlink(x, &update);
+        self.free_node(x, height)
+    }
+
     /// Changes the score of (cur_score, ele) to `new_score`
-    /// (`zslUpdateScore`). When the node stays between its neighbours the
-    /// score is changed in place; otherwise the node is unlinked and linked
-    /// again at its new place, keeping its slot and its links (its random
-    /// height is independent of its score). None if the element is not
-    /// there or `new_score` is NaN.
+    /// (`zslUpdateScore`; see `move_node`) and returns the node, which is
+    /// the same as before. None if the element is not there or
+    /// `new_score` is NaN.
     pub fn update_score(&mut self, cur_score: f64, ele: &[u8], new_score: f64) -> Option<NodeId> {
         if new_score.is_nan() {
             return None;
         }
         let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
-        let x = self.find_update(cur_score, ele, &mut update);
+        let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
+        let x = self.search(cur_score, ele, NIL, &mut update, &mut rank);
         if !self.is_node(x, cur_score, ele) {
             return None;
         }
-        let back = self.nodes[x as usize].backward;
+        self.move_node(x, ele, new_score, &mut update, &mut rank);
+        Some(NodeId(x))
+    }
+
+    /// As [`update_score`](Self::update_score) for node `id`, whose member
+    /// the caller guarantees is `ele` (see [`delete_node`](Self::delete_node)).
+    /// False if `new_score` is NaN or `id` is not linked where (its score,
+    /// `ele`) sorts.
+    pub fn update_node_score(&mut self, id: NodeId, ele: &[u8], new_score: f64) -> bool {
+        let x = id.0;
+        let Some(score) = self.linked_score(x) else { return false };
+        if new_score.is_nan() {
+            return false;
+        }
+        let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
+        let mut rank = [0u32; ZSKIPLIST_MAXLEVEL];
+        if self.search(score, ele, x, &mut update, &mut rank) != x {
+            return false;
+        }
+        self.move_node(x, ele, new_score, &mut update, &mut rank);
+        true
+    }
+
+    /// The end of `zslUpdateScore`, given node `x` (member `ele`) and its
+    /// predecessors: the score changes in place when the node stays
+    /// between its neighbours; otherwise the node is unlinked and linked
+    /// again at its new place, keeping its block and member slot (its
+    /// random height is independent of its score).
+    fn move_node(
+        &mut self,
+        x: u32,
+        ele: &[u8],
+        new_score: f64,
+        update: &mut [u32; ZSKIPLIST_MAXLEVEL],
+        rank: &mut [u32; ZSKIPLIST_MAXLEVEL],
+    ) {
+        let back = self.backward_of(x);
         let next = self.fwd(x, 0);
         if (back == NIL || self.score_of(back) < new_score) && (next == NIL || self.score_of(next) > new_score) {
-            self.nodes[x as usize].score = new_score;
-            return Some(NodeId(x));
+            self.arena[x as usize + SCORE] = new_score.to_bits();
+            return;
         }
-        let height = self.unlink(x, &update);
-        self.nodes[x as usize].score = new_score;
-        self.link(x, height);
-        Some(NodeId(x))
+        let height = self.unlink(x, update);
+        self.arena[x as usize + SCORE] = new_score.to_bits();
+        self.search(new_score, ele, NIL, update, rank);
+        self.link_at(x, height, update, rank);
     }
 
     // -- ranks --------------------------------------------------------------
 
+    /// 1-based rank of node `id`, whose member the caller guarantees is
+    /// `ele`, stopping on the node by identity (`zslGetRank` for a caller
+    /// that knows the node). None if the node is not linked where (its
+    /// score, `ele`) sorts.
+    pub fn node_rank(&self, id: NodeId, ele: &[u8]) -> Option<usize> {
+        let x = id.0;
+        let score = self.linked_score(x)?;
+        let (cur, rank) = self.descend(
+            |f, b, _| {
+                let s = block_score(b);
+                f == x || s < score || (s == score && self.block_member(b) <= ele)
+            },
+            |cur, _| cur == x,
+        );
+        (cur == x).then_some(rank)
+    }
+
     /// 1-based rank of (score, ele), or None if absent (`zslGetRank`).
     pub fn get_rank(&self, score: f64, ele: &[u8]) -> Option<usize> {
-        let mut rank = 0usize;
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.lv(cur, i);
-                if l.forward == NIL {
-                    break;
-                }
-                let s = self.score_of(l.forward);
-                if s < score || (s == score && self.ele_of(l.forward) <= ele) {
-                    rank += l.span as usize;
-                    cur = l.forward;
-                } else {
-                    break;
-                }
-            }
-            if cur != HEADER && self.is_node(cur, score, ele) {
-                return Some(rank);
-            }
-        }
-        None
+        let is_it = |cur: u32| cur != HEADER && self.is_node(cur, score, ele);
+        let (cur, rank) = self.descend(
+            |_, b, _| {
+                let s = block_score(b);
+                s < score || (s == score && self.block_member(b) <= ele)
+            },
+            |cur, _| is_it(cur),
+        );
+        is_it(cur).then_some(rank)
     }
 
     /// The node at 1-based `rank` (`zslGetElementByRank`).
@@ -721,23 +976,8 @@ impl Zskiplist {
         if rank == 0 || rank > self.length {
             return None;
         }
-        let mut traversed = 0usize;
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.lv(cur, i);
-                if l.forward != NIL && traversed + l.span as usize <= rank {
-                    traversed += l.span as usize;
-                    cur = l.forward;
-                } else {
-                    break;
-                }
-            }
-            if traversed == rank {
-                return Some(NodeId(cur));
-            }
-        }
-        None
+        let (cur, reached) = self.descend(|_, _, r| r <= rank, |_, r| r == rank);
+        (reached == rank).then_some(NodeId(cur))
     }
 
     // -- navigation ---------------------------------------------------------
@@ -755,25 +995,38 @@ impl Zskiplist {
 
     /// The element after `id`.
     pub fn next(&self, id: NodeId) -> Option<NodeId> {
-        let f = self.nodes.get(id.0 as usize).map(|n| self.lvls[n.levels as usize].forward)?;
-        (f != NIL && id.0 != HEADER).then_some(NodeId(f))
+        if !self.is_live(id.0) {
+            return None;
+        }
+        let f = self.fwd(id.0, 0);
+        (f != NIL).then_some(NodeId(f))
     }
 
     /// The element before `id`.
     pub fn prev(&self, id: NodeId) -> Option<NodeId> {
-        let b = self.nodes.get(id.0 as usize)?.backward;
-        (b != NIL && id.0 != HEADER).then_some(NodeId(b))
+        if !self.is_live(id.0) {
+            return None;
+        }
+        let b = self.backward_of(id.0);
+        (b != NIL).then_some(NodeId(b))
     }
 
     /// Member and score of node `id` (None for a stale handle).
     pub fn entry(&self, id: NodeId) -> Option<(&Member, f64)> {
-        let n = self.nodes.get(id.0 as usize)?;
-        n.ele.as_ref().map(|e| (e, n.score))
+        if !self.is_live(id.0) {
+            return None;
+        }
+        self.member_of(id.0).map(|m| (m, self.score_of(id.0)))
     }
 
     /// Ascending iterator over (member, score).
     pub fn iter(&self) -> Iter<'_> {
         Iter { zsl: self, cur: self.fwd(HEADER, 0), reverse: false }
+    }
+
+    /// Ascending iterator over the nodes.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        std::iter::successors(self.first(), |&x| self.next(x))
     }
 
     /// Descending iterator over (member, score).
@@ -783,7 +1036,7 @@ impl Zskiplist {
 
     /// Iterator starting at `id` (included), ascending or descending.
     pub fn iter_from(&self, id: NodeId, reverse: bool) -> Iter<'_> {
-        let cur = if self.nodes.get(id.0 as usize).is_some_and(|n| n.ele.is_some()) { id.0 } else { NIL };
+        let cur = if self.is_live(id.0) { id.0 } else { NIL };
         Iter { zsl: self, cur, reverse }
     }
 
@@ -805,17 +1058,7 @@ impl Zskiplist {
         if !self.is_in_range(range) {
             return None;
         }
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(cur, i);
-                if f != NIL && !range.value_gte_min(self.score_of(f)) {
-                    cur = f;
-                } else {
-                    break;
-                }
-            }
-        }
+        let (cur, _) = self.descend(|_, b, _| !range.value_gte_min(block_score(b)), |_, _| false);
         let x = self.fwd(cur, 0);
         (x != NIL && range.value_lte_max(self.score_of(x))).then_some(NodeId(x))
     }
@@ -825,17 +1068,7 @@ impl Zskiplist {
         if !self.is_in_range(range) {
             return None;
         }
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(cur, i);
-                if f != NIL && range.value_lte_max(self.score_of(f)) {
-                    cur = f;
-                } else {
-                    break;
-                }
-            }
-        }
+        let (cur, _) = self.descend(|_, b, _| range.value_lte_max(block_score(b)), |_, _| false);
         (cur != HEADER && range.value_gte_min(self.score_of(cur))).then_some(NodeId(cur))
     }
 
@@ -858,17 +1091,7 @@ impl Zskiplist {
         if !self.is_in_lex_range(range) {
             return None;
         }
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(cur, i);
-                if f != NIL && !range.value_gte_min(self.ele_of(f)) {
-                    cur = f;
-                } else {
-                    break;
-                }
-            }
-        }
+        let (cur, _) = self.descend(|_, b, _| !range.value_gte_min(self.block_member(b)), |_, _| false);
         let x = self.fwd(cur, 0);
         (x != NIL && range.value_lte_max(self.ele_of(x))).then_some(NodeId(x))
     }
@@ -878,17 +1101,7 @@ impl Zskiplist {
         if !self.is_in_lex_range(range) {
             return None;
         }
-        let mut cur = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(cur, i);
-                if f != NIL && range.value_lte_max(self.ele_of(f)) {
-                    cur = f;
-                } else {
-                    break;
-                }
-            }
-        }
+        let (cur, _) = self.descend(|_, b, _| range.value_lte_max(self.block_member(b)), |_, _| false);
         (cur != HEADER && range.value_gte_min(self.ele_of(cur))).then_some(NodeId(cur))
     }
 
@@ -983,21 +1196,23 @@ impl Zskiplist {
             rank <= end
         })
     }
-
     // -- checking -----------------------------------------------------------
 
     /// Checks every structural invariant: level-0 order and length,
     /// backward pointers and tail, every span (against ranks counted on
     /// level 0, nil links included), each node's levels forming a prefix,
-    /// the header's unused levels, and that link blocks and free lists do
-    /// not overlap. For tests and DEBUG-style self checks; O(n · levels).
+    /// the header's unused levels, that blocks and free lists do not
+    /// overlap, and that live nodes and free blocks hold distinct member
+    /// slots (filled for the live, empty for the free). For tests and
+    /// DEBUG-style self checks; O(n · levels).
     pub fn check_invariants(&self) -> Result<(), String> {
-        let n = self.nodes.len();
+        let words = self.arena.len();
         if self.level == 0 || self.level > ZSKIPLIST_MAXLEVEL {
             return Err(format!("bad level {}", self.level));
         }
-        // Level 0: order, backward, tail, ranks.
-        let mut rank_of = vec![usize::MAX; n];
+        let in_arena = |x: u32, h: usize| x as usize + LINKS + h <= words;
+        // Level 0: order, backward, tail, ranks (by block offset).
+        let mut rank_of = vec![usize::MAX; words];
         rank_of[HEADER as usize] = 0;
         let mut prev = NIL;
         let mut x = self.fwd(HEADER, 0);
@@ -1007,17 +1222,20 @@ impl Zskiplist {
             if count > self.length {
                 return Err("level 0 longer than length (or a cycle)".into());
             }
-            let node = &self.nodes[x as usize];
-            if node.ele.is_none() {
-                return Err(format!("free slot {} linked", x));
+            if !in_arena(x, 1) {
+                return Err(format!("node {} out of the arena", x));
             }
-            if node.score.is_nan() {
+            if self.member_of(x).is_none() {
+                return Err(format!("free block {} linked", x));
+            }
+            let score = self.score_of(x);
+            if score.is_nan() {
                 return Err(format!("NaN score at {}", x));
             }
-            if node.backward != prev {
-                return Err(format!("node {} backward {} expected {}", x, node.backward, prev));
+            if self.backward_of(x) != prev {
+                return Err(format!("node {} backward {} expected {}", x, self.backward_of(x), prev));
             }
-            if prev != NIL && !self.node_lt(prev, node.score, self.ele_of(x)) {
+            if prev != NIL && !self.node_lt(prev, score, self.ele_of(x)) {
                 return Err(format!("node {} not after {}", x, prev));
             }
             rank_of[x as usize] = count;
@@ -1031,7 +1249,7 @@ impl Zskiplist {
             return Err(format!("tail {} expected {}", self.tail, prev));
         }
         // Every level: spans, and heights as prefixes.
-        let mut height = vec![0usize; n];
+        let mut height = vec![0usize; words];
         for i in 0..self.level {
             let mut cur = HEADER;
             loop {
@@ -1039,13 +1257,16 @@ impl Zskiplist {
                     if height[cur as usize] != i {
                         return Err(format!("node {} on level {} but height {}", cur, i, height[cur as usize]));
                     }
+                    if !in_arena(cur, i + 1) {
+                        return Err(format!("node {} level {} out of the arena", cur, i));
+                    }
                     height[cur as usize] = i + 1;
                 }
                 let l = self.lv(cur, i);
                 let expect = if l.forward == NIL {
                     self.length - rank_of[cur as usize]
                 } else {
-                    let r = rank_of[l.forward as usize];
+                    let r = rank_of.get(l.forward as usize).copied().unwrap_or(usize::MAX);
                     if r == usize::MAX || r <= rank_of[cur as usize] {
                         return Err(format!("level {} link {}->{} goes backwards or off list", i, cur, l.forward));
                     }
@@ -1068,14 +1289,16 @@ impl Zskiplist {
                 return Err(format!("header links on unused level {}", i));
             }
         }
-        // Arena: blocks of live nodes and free blocks are disjoint; free
-        // node slots plus live nodes plus the header fill the slots.
-        let mut owner = vec![false; self.lvls.len()];
+        // Arena: the header's block, live blocks and free blocks are
+        // disjoint and none straddles two chunks; member slots are
+        // distinct, filled exactly for live nodes.
+        let mut owner = vec![false; words];
         let mut claim = |off: usize, h: usize, what: &str| -> Result<(), String> {
-            if off + h > owner.len() {
-                return Err(format!("{} block {}+{} out of bounds", what, off, h));
+            let end = off + LINKS + h;
+            if end > owner.len() || off / CHUNK != (end - 1) / CHUNK {
+                return Err(format!("{} block {}+{} out of bounds or straddling", what, off, h));
             }
-            for o in &mut owner[off..off + h] {
+            for o in &mut owner[off..end] {
                 if *o {
                     return Err(format!("{} block {}+{} overlaps", what, off, h));
                 }
@@ -1083,38 +1306,46 @@ impl Zskiplist {
             }
             Ok(())
         };
-        claim(0, ZSKIPLIST_MAXLEVEL, "header")?;
+        claim(HEADER as usize, ZSKIPLIST_MAXLEVEL, "header")?;
+        let mut slot_used = vec![false; self.members.len()];
+        let mut take_slot = |slot: u32, what: &str, x: usize| -> Result<(), String> {
+            match slot_used.get_mut(slot as usize) {
+                Some(u) if !*u => {
+                    *u = true;
+                    Ok(())
+                }
+                Some(_) => Err(format!("{} block {} shares member slot {}", what, x, slot)),
+                None => Err(format!("{} block {} has slot {} out of the table", what, x, slot)),
+            }
+        };
         for (x, &h) in height.iter().enumerate() {
             if h > 0 {
-                claim(self.nodes[x].levels as usize, h, "node")?;
+                claim(x, h, "node")?;
+                take_slot(self.slot_of(x as u32), "node", x)?;
             }
         }
         for h in 1..=ZSKIPLIST_MAXLEVEL {
-            let mut off = self.free_lvls[h - 1];
+            let mut off = self.free_blocks[h - 1];
             let mut guard = 0;
             while off != NO_BLOCK {
                 claim(off as usize, h, "free")?;
-                off = self.lvls[off as usize].forward;
+                let slot = self.slot_of(off);
+                if slot != NO_SLOT {
+                    take_slot(slot, "free", off as usize)?;
+                    if self.members[slot as usize].is_some() {
+                        return Err(format!("free block {} holds a member", off));
+                    }
+                }
+                off = self.arena[off as usize + SCORE] as u32;
                 guard += 1;
-                if guard > self.lvls.len() {
+                if guard > words {
                     return Err("free block cycle".into());
                 }
             }
         }
-        let mut free = 0usize;
-        let mut f = self.free_node;
-        while f != NIL {
-            if self.nodes[f as usize].ele.is_some() {
-                return Err(format!("free slot {} holds a member", f));
-            }
-            free += 1;
-            if free > n {
-                return Err("free node cycle".into());
-            }
-            f = self.nodes[f as usize].backward;
-        }
-        if free + self.length + 1 != n {
-            return Err(format!("{} free + {} live + header != {} slots", free, self.length, n));
+        let filled = (0..self.members.len()).filter(|&i| self.members[i].is_some()).count();
+        if filled != self.length {
+            return Err(format!("{} member slots filled, length {}", filled, self.length));
         }
         Ok(())
     }
@@ -1134,9 +1365,9 @@ impl<'a> Iterator for Iter<'a> {
         if self.cur == NIL {
             return None;
         }
-        let node = &self.zsl.nodes[self.cur as usize];
-        self.cur = if self.reverse { node.backward } else { self.zsl.lvls[node.levels as usize].forward };
-        node.ele.as_ref().map(|e| (e, node.score))
+        let (zsl, x) = (self.zsl, self.cur);
+        self.cur = if self.reverse { zsl.backward_of(x) } else { zsl.fwd(x, 0) };
+        zsl.member_of(x).map(|e| (e, zsl.score_of(x)))
     }
 }
 
@@ -1193,10 +1424,13 @@ pub enum ZaddOutcome {
 }
 
 /// A sorted set in the skiplist encoding (`zset` in server.h): a dict
-/// member → score and a skiplist holding the same elements, sharing each
-/// member's bytes (see the module docs).
+/// member → skiplist node and a skiplist holding the same elements,
+/// sharing each member's bytes (see the module docs). As in Redis, whose
+/// dict value points at the node's score, the score is read from the node
+/// and a command that found the member in the dict hands the node to the
+/// skiplist, whose searches then stop at it without reading its member.
 pub struct Zset {
-    dict: Dict<SharedMember, f64>,
+    dict: Dict<SharedMember, NodeId>,
     zsl: Zskiplist,
 }
 
@@ -1232,14 +1466,16 @@ impl Zset {
         &self.zsl
     }
 
-    /// The dict, for ZSCAN (`Dict::scan`) and iteration in hash order.
-    pub fn dict(&self) -> &Dict<SharedMember, f64> {
-        &self.dict
+    /// One step of a scan in hash order (ZSCAN; see `Dict::scan`): calls
+    /// `f` with the member and score of every element in the buckets
+    /// visited, returns the next cursor.
+    pub fn scan(&self, cursor: u64, mut f: impl FnMut(&Member, f64)) -> u64 {
+        self.dict.scan(cursor, |k, &x| f(&k.0, self.zsl.score_of(x.0)))
     }
 
     /// The score of `member` (ZSCORE, ZMSCORE).
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.dict.get(member).copied()
+        self.dict.get(member).map(|&x| self.zsl.score_of(x.0))
     }
 
     pub fn contains(&self, member: &[u8]) -> bool {
@@ -1267,20 +1503,17 @@ impl Zset {
         if score.is_nan() {
             return Err(ZsetError::NanScore);
         }
-        if let Some(cur) = self.dict.find(member).copied() {
-            if cur == score {
+        if let Some(&x) = self.dict.find(member) {
+            if self.zsl.score_of(x.0) == score {
                 return Ok(ZsetChange::Unchanged);
             }
-            self.zsl.update_score(cur, member, score);
-            if let Some(v) = self.dict.get_mut(member) {
-                *v = score;
-            }
+            self.zsl.update_node_score(x, member, score);
             return Ok(ZsetChange::Updated);
         }
         let m = make(member);
-        self.zsl.insert(score, m.clone())?;
+        let x = self.zsl.insert(score, m.clone())?;
         // The member is new, so `add` cannot find it.
-        let _ = self.dict.add(SharedMember(m), score);
+        let _ = self.dict.add(SharedMember(m), x);
         Ok(ZsetChange::Added)
     }
 
@@ -1292,46 +1525,48 @@ impl Zset {
         if score.is_nan() {
             return Err(ZsetError::NanScore);
         }
-        match self.dict.find(member).copied() {
-            Some(cur) => {
-                if flags.nx {
-                    return Ok((ZaddOutcome::Nop, cur));
-                }
-                let new = if flags.incr { cur + score } else { score };
-                if new.is_nan() {
-                    return Err(ZsetError::NanScore);
-                }
-                if (flags.lt && new >= cur) || (flags.gt && new <= cur) {
-                    return Ok((ZaddOutcome::Nop, cur));
-                }
-                if new == cur {
-                    return Ok((ZaddOutcome::Unchanged, cur));
-                }
-                self.insert_or_update(member, new)?;
-                Ok((ZaddOutcome::Updated, new))
+        // One dict lookup, as zsetAdd's dictFind: it gives the node.
+        if let Some(&x) = self.dict.find(member) {
+            let cur = self.zsl.score_of(x.0);
+            if flags.nx {
+                return Ok((ZaddOutcome::Nop, cur));
             }
-            None => {
-                if flags.xx {
-                    return Ok((ZaddOutcome::Nop, score));
-                }
-                self.insert_or_update(member, score)?;
-                Ok((ZaddOutcome::Added, score))
+            let new = if flags.incr { cur + score } else { score };
+            if new.is_nan() {
+                return Err(ZsetError::NanScore);
             }
+            if (flags.lt && new >= cur) || (flags.gt && new <= cur) {
+                return Ok((ZaddOutcome::Nop, cur));
+            }
+            if new == cur {
+                return Ok((ZaddOutcome::Unchanged, cur));
+            }
+            self.zsl.update_node_score(x, member, new);
+            return Ok((ZaddOutcome::Updated, new));
         }
+        if flags.xx {
+            return Ok((ZaddOutcome::Nop, score));
+        }
+        let m: Member = Arc::from(member);
+        let x = self.zsl.insert(score, m.clone())?;
+        // The member is new, so `add` cannot find it.
+        let _ = self.dict.add(SharedMember(m), x);
+        Ok((ZaddOutcome::Added, score))
     }
 
     /// Removes `member` and returns its score (`zsetDel`).
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let (key, score) = self.dict.remove(member)?;
-        self.zsl.delete(score, &key.0);
+        let (_, x) = self.dict.remove(member)?;
+        let score = self.zsl.score_of(x.0);
+        self.zsl.delete_node(x, member);
         Some(score)
     }
 
     /// 0-based rank of `member`, from the lowest score, or from the highest
     /// when `reverse` (ZRANK / ZREVRANK).
     pub fn rank(&self, member: &[u8], reverse: bool) -> Option<usize> {
-        let score = self.score(member)?;
-        let r = self.zsl.get_rank(score, member)?;
+        let &x = self.dict.get(member)?;
+        let r = self.zsl.node_rank(x, member)?;
         Some(if reverse { self.len() - r } else { r - 1 })
     }
 
@@ -1389,8 +1624,8 @@ impl Zset {
         if offset == 0 {
             return start.0;
         }
-        let Some((m, s)) = self.zsl.entry(start) else { return NIL };
-        let Some(rank) = self.zsl.get_rank(s, m) else { return NIL };
+        let Some((m, _)) = self.zsl.entry(start) else { return NIL };
+        let Some(rank) = self.zsl.node_rank(start, m) else { return NIL };
         let target = if reverse { rank.checked_sub(offset) } else { rank.checked_add(offset) };
         target.and_then(|r| self.zsl.get_element_by_rank(r)).map_or(NIL, |n| n.0)
     }
@@ -1411,8 +1646,8 @@ impl Zset {
 
     fn count_between(&self, first: Option<NodeId>, last: Option<NodeId>) -> usize {
         let rank = |n: Option<NodeId>| {
-            let (m, s) = self.zsl.entry(n?)?;
-            self.zsl.get_rank(s, m)
+            let n = n?;
+            self.zsl.node_rank(n, self.zsl.entry(n)?.0)
         };
         match (rank(first), rank(last)) {
             (Some(a), Some(b)) if b >= a => b - a + 1,
@@ -1472,22 +1707,25 @@ impl Zset {
 
     /// A random element (ZRANDMEMBER without count).
     pub fn random_entry(&mut self) -> Option<(&Member, f64)> {
-        self.dict.fair_random_entry().map(|(k, v)| (&k.0, *v))
+        let zsl = &self.zsl;
+        self.dict.fair_random_entry().map(|(k, x)| (&k.0, zsl.score_of(x.0)))
     }
 
     /// Checks the skiplist invariants and that the dict holds exactly the
-    /// skiplist's elements with the same scores.
+    /// skiplist's elements, each member mapped to its own node and sharing
+    /// the node's bytes.
     pub fn check_invariants(&self) -> Result<(), String> {
         self.zsl.check_invariants()?;
         if self.dict.len() != self.zsl.len() {
             return Err(format!("dict has {} entries, skiplist {}", self.dict.len(), self.zsl.len()));
         }
-        for (m, s) in self.zsl.iter() {
+        for x in self.zsl.node_ids() {
+            let Some((m, _)) = self.zsl.entry(x) else { return Err(format!("node {:?} not live", x)) };
             match self.dict.get_key_value(m) {
-                Some((k, v)) if *v == s && Arc::ptr_eq(&k.0, m) => {}
-                Some((_, v)) if *v == s => return Err(format!("member {:?} not shared", crate::util::repr(m))),
+                Some((k, &v)) if v == x && Arc::ptr_eq(&k.0, m) => {}
+                Some((_, &v)) if v == x => return Err(format!("member {:?} not shared", crate::util::repr(m))),
                 other => {
-                    return Err(format!("member {:?} dict {:?} skiplist {}", crate::util::repr(m), other.map(|x| *x.1), s))
+                    return Err(format!("member {:?} dict {:?} skiplist {:?}", crate::util::repr(m), other.map(|e| *e.1), x))
                 }
             }
         }
@@ -1501,8 +1739,10 @@ impl Clone for Zset {
         let zsl = self.zsl.clone();
         let mut dict = Dict::new();
         dict.expand(zsl.len());
-        for (m, s) in zsl.iter() {
-            let _ = dict.add(SharedMember(m.clone()), s);
+        for x in zsl.node_ids() {
+            if let Some((m, _)) = zsl.entry(x) {
+                let _ = dict.add(SharedMember(m.clone()), x);
+            }
         }
         Zset { dict, zsl }
     }
@@ -1716,9 +1956,43 @@ mod tests {
     }
 
     #[test]
-    fn node_is_32_bytes_and_link_8() {
-        assert_eq!(std::mem::size_of::<Node>(), 32);
-        assert_eq!(std::mem::size_of::<Level>(), 8);
+    fn block_is_two_words_plus_one_a_level() {
+        let mut zsl = Zskiplist::new();
+        assert_eq!(zsl.arena.len(), HEADER_WORDS);
+        for h in [1, 2, 5, 32] {
+            let before = zsl.arena.len();
+            let x = zsl.insert_with_height(h as f64, Arc::from(&b"m"[..]), h).unwrap();
+            assert_eq!((x.0 as usize, zsl.arena.len()), (before, before + LINKS + h));
+        }
+        assert_eq!(zsl.members.len(), 4);
+        assert_eq!(std::mem::size_of::<Option<Member>>(), 16);
+        zsl.check_invariants().unwrap();
+    }
+
+    /// Blocks never straddle two chunks: the rest of a chunk becomes a
+    /// free block of its own height, which a later node of that height
+    /// takes (it has no member slot yet, so one is added).
+    #[test]
+    fn chunk_rest_becomes_a_free_block() {
+        let mut zsl = Zskiplist::new();
+        let mut i = 0;
+        // Fill the first chunk up to 10 words before its end.
+        while zsl.arena.len() < CHUNK - 10 - 3 {
+            zsl.insert_with_height(i as f64, Arc::from(format!("{}", i).as_bytes()), 1).unwrap();
+            i += 1;
+        }
+        let rest = CHUNK - zsl.arena.len();
+        assert!((10..13).contains(&rest), "{}", rest);
+        let tall = zsl.insert_with_height(-1.0, Arc::from(&b"tall"[..]), 20).unwrap();
+        assert_eq!(tall.0 as usize, CHUNK);
+        assert_eq!(zsl.free_blocks[rest - LINKS - 1], (CHUNK - rest) as u32);
+        zsl.check_invariants().unwrap();
+        let slots = zsl.members.len();
+        let x = zsl.insert_with_height(-2.0, Arc::from(&b"rest"[..]), rest - LINKS).unwrap();
+        assert_eq!(x.0 as usize, CHUNK - rest);
+        assert_eq!(zsl.members.len(), slots + 1);
+        assert_eq!(zsl.first().and_then(|n| zsl.entry(n)).map(|e| e.1), Some(-2.0));
+        zsl.check_invariants().unwrap();
     }
 
     #[test]
@@ -1892,6 +2166,49 @@ mod tests {
         zsl.check_invariants().unwrap();
     }
 
+    /// The node-handle operations (what the dict hands over) agree with
+    /// the (score, member) ones on a run of equal scores, where the search
+    /// must order by member everywhere except at the node itself, and
+    /// refuse a handle that does not hold the given member.
+    #[test]
+    fn node_handle_operations_match_searches() {
+        let mut zsl = Zskiplist::new();
+        let mut ids = Vec::new();
+        for i in 0..200u32 {
+            let m = format!("m{:03}", i);
+            ids.push(zsl.insert((i / 50) as f64, Arc::from(m.as_bytes())).unwrap());
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            let m = format!("m{:03}", i);
+            assert_eq!(zsl.node_rank(id, m.as_bytes()), Some(i + 1));
+            assert_eq!(zsl.get_rank((i / 50) as f64, m.as_bytes()), Some(i + 1));
+        }
+        // Wrong member for the node: refused, nothing changes.
+        assert!(!zsl.update_node_score(ids[10], b"m011", 9.0));
+        assert!(!zsl.update_node_score(ids[10], b"m010", f64::NAN));
+        assert_eq!(zsl.delete_node(ids[10], b"m011"), None);
+        assert_eq!(zsl.node_rank(NodeId(HEADER), b""), None);
+        zsl.check_invariants().unwrap();
+        // Moved to the end, changed in place there, moved to the front,
+        // moved back into a run of equal scores.
+        assert!(zsl.update_node_score(ids[10], b"m010", 3.5));
+        assert_eq!(zsl.node_rank(ids[10], b"m010"), Some(200));
+        assert!(zsl.update_node_score(ids[10], b"m010", 3.25));
+        assert_eq!(zsl.node_rank(ids[10], b"m010"), Some(200));
+        assert!(zsl.update_node_score(ids[150], b"m150", -1.0));
+        assert_eq!(zsl.node_rank(ids[150], b"m150"), Some(1));
+        assert!(zsl.update_node_score(ids[150], b"m150", 1.0));
+        assert_eq!(zsl.node_rank(ids[150], b"m150"), Some(100));
+        zsl.check_invariants().unwrap();
+        assert_eq!(zsl.delete_node(ids[60], b"m060").as_deref(), Some(&b"m060"[..]));
+        assert_eq!(zsl.delete_node(ids[60], b"m060"), None);
+        assert!(!zsl.update_node_score(ids[60], b"m060", 1.0));
+        assert_eq!(zsl.node_rank(ids[60], b"m060"), None);
+        assert_eq!(zsl.node_rank(ids[61], b"m061"), Some(60));
+        zsl.check_invariants().unwrap();
+        assert_eq!(zsl.len(), 199);
+    }
+
     #[test]
     fn navigation_and_stale_handles() {
         let mut zsl = Zskiplist::new();
@@ -1913,9 +2230,14 @@ mod tests {
         assert_eq!(zsl.entry(NodeId(HEADER)), None);
         assert_eq!(zsl.next(NodeId(HEADER)), None);
         zsl.check_invariants().unwrap();
-        // The freed slot is reused.
-        let again = zsl.insert(2.5, Arc::from(&b"x"[..])).unwrap();
+        // The freed block, and the member slot it keeps, are reused by the
+        // next node of its height.
+        let height = (0..ZSKIPLIST_MAXLEVEL).take_while(|&i| zsl.free_blocks[i] != third.0).count() + 1;
+        assert!(height <= ZSKIPLIST_MAXLEVEL);
+        let slots = zsl.members.len();
+        let again = zsl.insert_with_height(2.5, Arc::from(&b"x"[..]), height).unwrap();
         assert_eq!(again, third);
+        assert_eq!(zsl.members.len(), slots);
         zsl.check_invariants().unwrap();
     }
 
@@ -2097,10 +2419,11 @@ mod tests {
         model.0.sort_by(|a, b| cmp(a, b.0, &b.1));
         check_full(&z, &model);
         assert!(z.zsl().level > 3, "level {}", z.zsl().level);
-        // Nodes 32 bytes, links 8 bytes each (4/3 per node on average),
-        // plus at most one spare chunk of each.
+        // Block heads 16 bytes, links 8 bytes each (4/3 per node on
+        // average), member slots 16 bytes, plus at most one spare chunk of
+        // the arena and of the member table.
         let per = z.zsl().arena_bytes() as f64 / n as f64;
-        let spare = (CHUNK * (32 + 8)) as f64 / n as f64;
+        let spare = (CHUNK * (8 + 16)) as f64 / n as f64;
         assert!(per < 32.0 + 8.0 * 1.5 + spare, "{} bytes per element", per);
         let removed = z.delete_range_by_rank(100, 40_000);
         assert_eq!(owned_removed(removed), model.0.drain(100..=40_000).collect::<Vec<_>>());

@@ -404,11 +404,54 @@ pub fn strtod_exact(s: &[u8]) -> Option<f64> {
     if s.is_empty() || s.len() > 4096 || is_c_space(s[0]) || s.contains(&0) {
         return None;
     }
+    if let Some(v) = small_integer(s) {
+        return Some(v);
+    }
+    // The common short number is copied into a small buffer: zeroing the
+    // 4 KiB one on every call would cost more than the parse.
+    if s.len() < 64 {
+        let mut buf = [0u8; 64];
+        buf[..s.len()].copy_from_slice(s);
+        return strtod_nul(&buf, s.len());
+    }
     let mut buf = [0u8; 4097];
     buf[..s.len()].copy_from_slice(s);
+    strtod_nul(&buf, s.len())
+}
+
+/// An optional sign and 1 to 15 decimal digits, which is most scores:
+/// below 10^15 < 2^53, so the integer is exactly a double and strtod
+/// would give the very same value (`-0` included), without its cost.
+fn small_integer(s: &[u8]) -> Option<f64> {
+    let (neg, digits) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (d - b'0') as u64;
+    }
+    let v = v as f64;
+    Some(if neg { -v } else { v })
+}
+
+/// `strtod` of the `len` bytes at the start of `buf`, which holds no NUL
+/// before `len` and at least one after: None unless all of them are
+/// consumed and the value is neither NaN nor out of range.
+fn strtod_nul(buf: &[u8], len: usize) -> Option<f64> {
+    if buf.get(len) != Some(&0) {
+        return None;
+    }
     let mut end: *mut libc::c_char = std::ptr::null_mut();
-    // SAFETY: `buf` is NUL-terminated (zeroed past `s`, which has no NUL)
-    // and outlives the call; strtod only reads up to that NUL and writes
+    // SAFETY: `buf[len]` is a NUL (checked above), so the string strtod
+    // reads ends inside `buf`, which outlives the call; strtod only reads up to that NUL and writes
     // the end pointer into `end`. errno is thread-local.
     let (v, consumed, erange) = unsafe {
         *libc::__errno_location() = 0;
@@ -416,7 +459,7 @@ pub fn strtod_exact(s: &[u8]) -> Option<f64> {
         let erange = *libc::__errno_location() == libc::ERANGE;
         (v, (end as usize).wrapping_sub(buf.as_ptr() as usize), erange)
     };
-    if consumed != s.len() || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
+    if consumed != len || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
         return None;
     }
     Some(v)
@@ -492,6 +535,44 @@ mod double_tests {
         for bad in [&b""[..], b" 1", b"1 ", b"nan", b"1e400", b"1e-400", b"1x", b"1\x002", b"abc"] {
             assert_eq!(strtod_exact(bad), None, "{:?}", bad);
         }
+    }
+
+    /// The integer fast path gives exactly what strtod gives, sign of
+    /// zero included, and leaves everything else to strtod.
+    #[test]
+    fn strtod_integer_fast_path_matches_strtod() {
+        let via_strtod = |s: &[u8]| {
+            let mut buf = [0u8; 64];
+            buf[..s.len()].copy_from_slice(s);
+            strtod_nul(&buf, s.len())
+        };
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut cases: Vec<Vec<u8>> = ["0", "-0", "+0", "007", "-000000000000000", "999999999999999", "-999999999999999"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 1 + (x % 15) as usize;
+            let digits: String = (0..len).map(|i| char::from(b'0' + ((x >> (i * 4)) % 10) as u8)).collect();
+            let sign = ["", "-", "+"][(x >> 60) as usize % 3];
+            cases.push(format!("{}{}", sign, digits).into_bytes());
+        }
+        for s in &cases {
+            let fast = small_integer(s);
+            let slow = via_strtod(s);
+            assert!(fast.is_some(), "{:?}", s);
+            assert_eq!(fast.map(f64::to_bits), slow.map(f64::to_bits), "{:?}", String::from_utf8_lossy(s));
+            assert_eq!(strtod_exact(s).map(f64::to_bits), slow.map(f64::to_bits));
+        }
+        for s in [&b"1234567890123456"[..], b"-", b"+", b"1.0", b"1e3", b"0x1", b"12a", b"--1", b"+-1", b" 1", b"inf"] {
+            assert_eq!(small_integer(s), None, "{:?}", s);
+        }
+        assert_eq!(strtod_exact(b"1234567890123456789"), Some(1234567890123456789.0));
+        assert_eq!(strtod_exact(b"-"), None);
+        assert_eq!(strtod_exact(b"+"), None);
     }
 
     #[test]

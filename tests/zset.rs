@@ -595,3 +595,61 @@ fn digest_matches_reference_in_both_encodings() {
     }
     assert_eq!(a.q("DEBUG DIGEST"), b.q("DEBUG DIGEST"));
 }
+
+/// Updating members that exist in a skiplist-encoded set allocates nothing
+/// per command (no copy of the key name or the member, scores on the
+/// stack), and the set stays right: after thousands of pipelined ZADD /
+/// ZINCRBY score changes, every score and rank is the last one written.
+#[test]
+fn zadd_updates_allocate_nothing_per_call() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    let n = 300usize;
+    for i in 0..n {
+        assert_eq!(c.q(&format!("ZADD z {} m{:03}", i, i)).int(), 1);
+    }
+    assert_eq!(enc(&mut c, "z"), "skiplist");
+    let mut rng = Rng::new(77);
+    let mut scores: Vec<i64> = (0..n as i64).collect();
+    let mut round = |c: &mut Conn, scores: &mut Vec<i64>| {
+        let mut batch = Vec::new();
+        let mut cmds = 0;
+        for _ in 0..2000 {
+            let i = rng.below(n as u64) as usize;
+            let member = format!("m{:03}", i);
+            let (cmd, s) = if rng.below(4) == 0 {
+                let d = rng.below(1000) as i64 - 500;
+                scores[i] += d;
+                ("ZINCRBY", d)
+            } else {
+                scores[i] = rng.below(1000) as i64;
+                ("ZADD", scores[i])
+            };
+            let s = s.to_string();
+            batch.extend_from_slice(
+                format!("*4\r\n${}\r\n{}\r\n$1\r\nz\r\n${}\r\n{}\r\n${}\r\n{}\r\n", cmd.len(), cmd, s.len(), s, member.len(), member)
+                    .as_bytes(),
+            );
+            cmds += 1;
+        }
+        c.send_raw(&batch).expect("send");
+        for _ in 0..cmds {
+            let r = c.read_reply().expect("reply");
+            assert!(!r.is_error(), "{:?}", r.text());
+        }
+    };
+    round(&mut c, &mut scores); // warm-up: buffers reach their working size
+    let before = c.q("DEBUG ALLOC-CALLS").int();
+    round(&mut c, &mut scores);
+    round(&mut c, &mut scores);
+    let after = c.q("DEBUG ALLOC-CALLS").int();
+    assert!(after - before < 100, "{} allocator calls for 4000 ZADD/ZINCRBY", after - before);
+    let mut order: Vec<(i64, String)> = scores.iter().enumerate().map(|(i, &s)| (s, format!("m{:03}", i))).collect();
+    order.sort();
+    for (rank, (s, m)) in order.iter().enumerate() {
+        assert_eq!(c.q(&format!("ZSCORE z {}", m)).text(), s.to_string());
+        assert_eq!(c.q(&format!("ZRANK z {}", m)).int(), rank as i64);
+    }
+    let all = c.q("ZRANGE z 0 -1");
+    assert_eq!(strs(&all), order.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>());
+}

@@ -450,48 +450,43 @@ fn zadd_generic(s: &mut Server, c: &mut Client, mut flags: ZaddFlags) {
         c.add_reply_error("INCR option supports a single increment-element pair");
         return;
     }
-    let mut scores = Vec::with_capacity(elements);
-    for j in 0..elements {
+    // All scores are checked before the set is touched; up to 8 of them
+    // (the common case) live on the stack.
+    let mut few = [0.0f64; 8];
+    let mut many = Vec::new();
+    let scores: &mut [f64] = if elements <= few.len() {
+        &mut few[..elements]
+    } else {
+        many.resize(elements, 0.0);
+        &mut many
+    };
+    for (j, sc) in scores.iter_mut().enumerate() {
         let Some(v) = get_double_or_reply(c, scoreidx + j * 2, None) else { return };
-        scores.push(v);
+        *sc = v;
     }
     let db = c.db;
-    let key = c.argv.get(1).to_vec();
-    let exists = match zset_write(s, c, &key) {
-        Err(()) => return,
-        Ok(v) => v.is_some(),
-    };
-    let (mut added, mut updated, mut processed) = (0u64, 0u64, 0u64);
-    let mut score = 0.0;
-    let mut nan = false;
-    if exists || !flags.xx {
-        if !exists {
-            let v = zset_create_for(s, c.argv.get(scoreidx + 1).len());
-            s.db_add(db, &key, v);
+    let lim = ZlLimits::of(s);
+    // One lookup of the key when it exists (the key name is not copied).
+    let done = match s.lookup_key_write(db, c.argv.get(1)) {
+        None => None,
+        Some(v @ (Value::ZsetZl(_) | Value::ZsetSl(_))) => Some(zadd_elements(lim, v, c, scoreidx, scores, flags)),
+        Some(_) => {
+            c.add_reply_error(WRONGTYPE);
+            return;
         }
-        let lim = ZlLimits::of(s);
-        for (j, &sc) in scores.iter().enumerate() {
-            let member = c.argv.get(scoreidx + 1 + j * 2);
-            let Some(v) = raw_value(s, db, &key) else { break };
-            match zset_add(lim, v, member, sc, flags) {
-                Err(_) => {
-                    nan = true;
-                    break;
-                }
-                Ok((out, newscore)) => {
-                    match out {
-                        ZaddOutcome::Added => added += 1,
-                        ZaddOutcome::Updated => updated += 1,
-                        _ => {}
-                    }
-                    if out != ZaddOutcome::Nop {
-                        processed += 1;
-                    }
-                    score = newscore;
-                }
+    };
+    let (added, updated, processed, score, nan) = match done {
+        Some(r) => r,
+        None if flags.xx => (0, 0, 0, 0.0, false),
+        None => {
+            let v = zset_create_for(s, c.argv.get(scoreidx + 1).len());
+            s.db_add(db, c.argv.get(1), v);
+            match raw_value(s, db, c.argv.get(1)) {
+                Some(v) => zadd_elements(lim, v, c, scoreidx, scores, flags),
+                None => (0, 0, 0, 0.0, false),
             }
         }
-    }
+    };
     if nan {
         c.add_reply_error(NAN_ERR);
     } else {
@@ -507,9 +502,42 @@ fn zadd_generic(s: &mut Server, c: &mut Client, mut flags: ZaddFlags) {
         }
     }
     if added > 0 || updated > 0 {
-        s.signal_modified_key(db, &key);
-        s.notify_keyspace_event(NOTIFY_ZSET, if flags.incr { "zincr" } else { "zadd" }, &key, db);
+        s.signal_modified_key(db, c.argv.get(1));
+        s.notify_keyspace_event(NOTIFY_ZSET, if flags.incr { "zincr" } else { "zadd" }, c.argv.get(1), db);
     }
+}
+
+/// Adds ZADD's score/member pairs (members at `argv[scoreidx + 1 + 2j]`)
+/// to the sorted set `v`; returns (added, updated, processed, last
+/// score, whether a NaN stopped it).
+fn zadd_elements(
+    lim: ZlLimits,
+    v: &mut Value,
+    c: &Client,
+    scoreidx: usize,
+    scores: &[f64],
+    flags: ZaddFlags,
+) -> (u64, u64, u64, f64, bool) {
+    let (mut added, mut updated, mut processed) = (0u64, 0u64, 0u64);
+    let mut score = 0.0;
+    for (j, &sc) in scores.iter().enumerate() {
+        let member = c.argv.get(scoreidx + 1 + j * 2);
+        match zset_add(lim, v, member, sc, flags) {
+            Err(_) => return (added, updated, processed, score, true),
+            Ok((out, newscore)) => {
+                match out {
+                    ZaddOutcome::Added => added += 1,
+                    ZaddOutcome::Updated => updated += 1,
+                    _ => {}
+                }
+                if out != ZaddOutcome::Nop {
+                    processed += 1;
+                }
+                score = newscore;
+            }
+        }
+    }
+    (added, updated, processed, score, false)
 }
 
 /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]
@@ -1660,8 +1688,8 @@ pub fn zscan_command(s: &mut Server, c: &mut Client) {
         ZRef::Sl(zs) => {
             let mut maxiterations = opts.count * 10;
             loop {
-                cursor = zs.dict().scan(cursor, |m, sc| {
-                    items.push((m.0.to_vec(), crate::util::reply_double_str(*sc).into_bytes()))
+                cursor = zs.scan(cursor, |m, sc| {
+                    items.push((m.to_vec(), crate::util::reply_double_str(sc).into_bytes()))
                 });
                 if cursor == 0 || maxiterations == 0 || items.len() >= opts.count {
                     break;
