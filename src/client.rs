@@ -66,6 +66,18 @@ pub const CLIENT_TYPE_NORMAL: usize = 0;
 pub const CLIENT_TYPE_SLAVE: usize = 1;
 pub const CLIENT_TYPE_PUBSUB: usize = 2;
 
+/// Where a deferred length header goes (see `add_reply_deferred_len`):
+/// in `buf` (`chunk` None) or in reply chunk `chunk`, at byte `offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeferredPos {
+    chunk: Option<usize>,
+    offset: usize,
+}
+
+/// Most bytes moved to insert a deferred header (Redis's limit for
+/// gluing it to the next node: `PROTO_REPLY_CHUNK_BYTES * 4`).
+const DEFERRED_MAX_MOVE: usize = PROTO_REPLY_CHUNK_BYTES * 4;
+
 /// Bookkeeping bytes of one reply list chunk besides its buffer (the
 /// `Vec` header in the list), counted into `omem` as Redis counts its
 /// `listNode` + `clientReplyBlock` (`getClientOutputBufferMemoryUsage`).
@@ -524,24 +536,31 @@ impl Client {
         }
     }
 
-    /// Reserves a spot for an aggregate header whose length is not yet
-    /// known (`addReplyDeferredLen`). Everything after it goes to the list.
-    pub fn add_reply_deferred_len(&mut self) -> Option<usize> {
+    /// Reserves the place of a length header that is known only after
+    /// the elements are added (`addReplyDeferredLen`). Nothing is
+    /// allocated: the place is the current end of the reply, and
+    /// `set_deferred_*` inserts the header there, moving the bytes added
+    /// since, as Redis's `setDeferredReply` glues the header to the node
+    /// after its placeholder. (A placeholder chunk per reply would give
+    /// every pipelined ZRANGE its own 16 KiB chunk and its own write.)
+    /// Nested headers must be set innermost first, as commands do.
+    pub fn add_reply_deferred_len(&mut self) -> Option<DeferredPos> {
         if !self.replies_enabled() {
             return None;
         }
-        self.reply.push_back(Vec::new());
-        // A zero-capacity placeholder: add_reply_to_list never extends it.
-        Some(self.reply.len() - 1)
+        Some(match self.reply.back() {
+            None => DeferredPos { chunk: None, offset: self.buf.len() },
+            Some(tail) => DeferredPos { chunk: Some(self.reply.len() - 1), offset: tail.len() },
+        })
     }
 
     /// Fills a header reserved with `add_reply_deferred_len`.
-    pub fn set_deferred_array_len(&mut self, slot: Option<usize>, n: usize) {
+    pub fn set_deferred_array_len(&mut self, slot: Option<DeferredPos>, n: usize) {
         self.set_deferred(slot, b'*', n as i64);
     }
 
     /// Fills a deferred map header (`%n` or `*2n`).
-    pub fn set_deferred_map_len(&mut self, slot: Option<usize>, n: usize) {
+    pub fn set_deferred_map_len(&mut self, slot: Option<DeferredPos>, n: usize) {
         if self.resp >= 3 {
             self.set_deferred(slot, b'%', n as i64)
         } else {
@@ -549,20 +568,42 @@ impl Client {
         }
     }
 
-    fn set_deferred(&mut self, slot: Option<usize>, prefix: u8, n: i64) {
-        let Some(i) = slot else { return };
-        // Slot indexes shift when the writer drops sent chunks from the
-        // head; that cannot happen while a command is running.
-        if let Some(chunk) = self.reply.get_mut(i) {
-            let mut b = itoa::Buffer::new();
-            let mut h = Vec::with_capacity(24);
-            h.push(prefix);
-            h.extend_from_slice(b.format(n).as_bytes());
-            h.extend_from_slice(b"\r\n");
-            self.reply_bytes += h.len();
-            self.reply_mem = self.reply_mem - chunk.capacity() + h.capacity();
-            *chunk = h;
+    fn set_deferred(&mut self, slot: Option<DeferredPos>, prefix: u8, n: i64) {
+        let Some(pos) = slot else { return };
+        let mut b = itoa::Buffer::new();
+        let digits = b.format(n).as_bytes();
+        let mut h = [0u8; 24];
+        h[0] = prefix;
+        h[1..1 + digits.len()].copy_from_slice(digits);
+        h[1 + digits.len()..3 + digits.len()].copy_from_slice(b"\r\n");
+        let h = &h[..3 + digits.len()];
+        // Positions stay valid while a command runs: the writer only drops
+        // sent chunks from the head between commands.
+        let Some(i) = pos.chunk else {
+            let at = pos.offset.min(self.buf.len());
+            self.buf.splice(at..at, h.iter().copied());
+            return;
+        };
+        let Some(chunk) = self.reply.get_mut(i) else { return };
+        let at = pos.offset.min(chunk.len());
+        let tail = chunk.len() - at;
+        let old_cap = chunk.capacity();
+        if tail == 0 && chunk.capacity() - chunk.len() < h.len() {
+            // The elements all went to later chunks: a chunk of its own.
+            self.reply.insert(i + 1, h.to_vec());
+            self.reply_mem += h.len();
+        } else if tail <= DEFERRED_MAX_MOVE {
+            chunk.splice(at..at, h.iter().copied());
+            self.reply_mem = self.reply_mem - old_cap + chunk.capacity();
+        } else {
+            // Too much to move (a big reply went into this chunk): split.
+            let rest = chunk.split_off(at);
+            let head_cap = chunk.capacity();
+            self.reply.insert(i + 1, h.to_vec());
+            self.reply_mem = self.reply_mem - old_cap + head_cap + h.len() + rest.capacity();
+            self.reply.insert(i + 2, rest);
         }
+        self.reply_bytes += h.len();
     }
 
     /// Drops every pending reply (used when output is discarded).
@@ -709,6 +750,48 @@ mod tests {
         c.add_reply_bulk(b"b");
         c.set_deferred_array_len(slot, 2);
         assert_eq!(out(&c), b"+x\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n".to_vec());
+    }
+
+    #[test]
+    fn deferred_len_in_every_place() {
+        // Many deferred replies share the buffer and chunks: no placeholder
+        // chunk per reply.
+        let mut c = Client::new(1, -1, 0);
+        let mut want = Vec::new();
+        for r in 0..2000 {
+            let slot = c.add_reply_deferred_len();
+            for e in 0..(r % 7) {
+                c.add_reply_bulk(format!("e{}", e).as_bytes());
+            }
+            c.set_deferred_array_len(slot, r % 7);
+            want.extend_from_slice(format!("*{}\r\n", r % 7).as_bytes());
+            for e in 0..(r % 7) {
+                want.extend_from_slice(format!("$2\r\ne{}\r\n", e).as_bytes());
+            }
+        }
+        assert_eq!(out(&c), want);
+        assert!(c.reply.len() <= want.len() / PROTO_REPLY_CHUNK_BYTES + 1, "{} chunks", c.reply.len());
+        let cap: usize = c.reply.iter().map(|ch| ch.capacity()).sum();
+        assert_eq!(c.reply_mem, cap);
+        assert_eq!(c.reply_bytes, c.reply.iter().map(|ch| ch.len()).sum::<usize>());
+
+        // A header before more than DEFERRED_MAX_MOVE bytes in one chunk:
+        // the chunk is split rather than moved.
+        let mut c = Client::new(1, -1, 0);
+        c.add_reply_bulk(&vec![b'a'; 20_000]);
+        let slot = c.add_reply_deferred_len();
+        c.add_reply_bulk(&vec![b'b'; 100_000]);
+        c.set_deferred_array_len(slot, 1);
+        let o = out(&c);
+        let mut w = b"$20000\r\n".to_vec();
+        w.extend(vec![b'a'; 20_000]);
+        w.extend_from_slice(b"\r\n*1\r\n$100000\r\n");
+        w.extend(vec![b'b'; 100_000]);
+        w.extend_from_slice(b"\r\n");
+        assert_eq!(o, w);
+        let cap: usize = c.reply.iter().map(|ch| ch.capacity()).sum();
+        assert_eq!(c.reply_mem, cap);
+        assert_eq!(c.reply_bytes, c.reply.iter().map(|ch| ch.len()).sum::<usize>());
     }
 
     #[test]
