@@ -21,7 +21,7 @@
 
 use std::collections::VecDeque;
 use std::os::unix::io::RawFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +32,11 @@ pub enum JobType {
 }
 
 const NUM_TYPES: usize = 3;
+
+/// Microseconds each background AOF fsync sleeps first: an oxredis-only
+/// test hook (`DEBUG AOF-FSYNC-SLEEP`) standing for a busy disk, so that
+/// the everysec postponement and `aof_delayed_fsync` can be exercised.
+pub static AOF_FSYNC_SLEEP_US: AtomicU64 = AtomicU64::new(0);
 
 /// What a job works on.
 enum Job {
@@ -132,6 +137,10 @@ fn worker(t: usize, q: Arc<Queue>, errno: Arc<AtomicUsize>) {
         if t == JobType::CloseFile as usize {
             crate::anet::close(fd);
         } else {
+            let sleep_us = AOF_FSYNC_SLEEP_US.load(Ordering::Relaxed);
+            if sleep_us > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(sleep_us));
+            }
             // SAFETY: fdatasync on an fd the main thread keeps open until
             // every pending fsync job is done (it waits before closing).
             let r = unsafe { libc::fdatasync(fd) };

@@ -1682,3 +1682,35 @@ fn loading_refusals_doom_a_transaction() {
     assert_eq!(c.q("GET key:1"), Reply::Status("QUEUED".into()));
     assert_eq!(c.q("EXEC"), Reply::Array(Some(vec![Reply::bulk("1")])));
 }
+
+/// A busy disk (every background fsync first sleeps 3 s, through the
+/// oxredis-only `DEBUG AOF-FSYNC-SLEEP`): with everysec the writes wait up
+/// to 2 s for the running fsync, then go out without waiting, counted in
+/// `aof_delayed_fsync` and logged as Redis logs it. Clients keep being
+/// served, and after SHUTDOWN and a restart every write is there.
+#[test]
+fn everysec_writes_past_a_slow_fsync_after_two_seconds() {
+    let dir = TempDir::new("aof-delayed-fsync");
+    let mut p = start_aof(&dir.path, &["--appendfsync", "everysec"]);
+    let mut c = p.conn();
+    assert_eq!(c.cmd(&["DEBUG", "AOF-FSYNC-SLEEP", "3000000"]), Reply::ok());
+    let start = Instant::now();
+    let mut n = 0;
+    let mut saw_pending = false;
+    while start.elapsed() < Duration::from_secs(7) {
+        assert_eq!(c.cmd(&["SET", &format!("k{}", n), "v"]), Reply::ok());
+        n += 1;
+        saw_pending |= info_field(&mut c, "persistence", "aof_pending_bio_fsync") != "0";
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(saw_pending, "no background fsync was ever seen pending");
+    let delayed: u64 = info_field(&mut c, "persistence", "aof_delayed_fsync").parse().unwrap_or(0);
+    assert!(delayed >= 1, "aof_delayed_fsync = {}; log:\n{}", delayed, p.log_text());
+    assert!(p.log_text().contains("Asynchronous AOF fsync is taking too long (disk is busy?)"), "log:\n{}", p.log_text());
+    assert_eq!(c.cmd(&["DEBUG", "AOF-FSYNC-SLEEP", "0"]), Reply::ok());
+    p.shutdown();
+    let p = start_aof(&dir.path, &["--appendfsync", "everysec"]);
+    let mut c = p.conn();
+    assert_eq!(c.cmd(&["DBSIZE"]).int(), n as i64);
+    assert_eq!(c.cmd(&["GET", &format!("k{}", n - 1)]), Reply::bulk("v"));
+}

@@ -255,6 +255,15 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
         // oxredis only, not in HELP: allocator calls so far, for the test
         // that small commands allocate nothing per call.
         (b"alloc-calls", 2) => c.add_reply_long_long(crate::zmalloc::alloc_calls() as i64),
+        // oxredis only, not in HELP: each background AOF fsync first sleeps
+        // <usec>, standing for a busy disk (tests of aof_delayed_fsync).
+        (b"aof-fsync-sleep", 3) => match crate::util::string2ll(c.argv.get(2)) {
+            Some(us) if us >= 0 => {
+                crate::bio::AOF_FSYNC_SLEEP_US.store(us as u64, std::sync::atomic::Ordering::Relaxed);
+                c.add_reply_ok();
+            }
+            _ => c.add_reply_error("value is not an integer or out of range"),
+        },
         (b"aof-flush-sleep", 3) => match crate::util::string2ll(c.argv.get(2)) {
             Some(us) if us >= 0 => {
                 s.aof.flush_sleep_us = us as u64;
