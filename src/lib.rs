@@ -27,6 +27,7 @@ pub mod childinfo;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod crc64;
 pub mod db;
 pub mod expire;
 pub mod fork;
