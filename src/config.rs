@@ -715,7 +715,7 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
         apply: None,
         kind: Kind::Special { get: get_save, set: set_save, default: &["3600 1 300 100 60 10000"] },
     },
-    str_cfg!("dbfilename", None, dbfilename, "dump.rdb", NOT_IMPLEMENTED, None),
+    str_cfg!("dbfilename", None, dbfilename, "dump.rdb", 0, None),
     int_cfg!("maxmemory", None, maxmemory, 0, 0, LONG_MAX, MEMORY, Some(crate::evict::apply_maxmemory)),
     enum_cfg!("maxmemory-policy", None, maxmemory_policy, MAXMEMORY_POLICIES, MAXMEMORY_NO_EVICTION, 0, None),
     bool_cfg!("appendonly", None, appendonly, false, 0, Some(apply_appendonly)),

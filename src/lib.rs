@@ -53,6 +53,7 @@ pub mod util;
 pub mod zmalloc;
 pub mod ziplist;
 pub mod quicklist;
+pub mod rdb;
 
 /// Runs the binary: dispatches on the name it was started under, as
 /// Redis does for redis-check-aof / redis-check-rdb.
