@@ -237,7 +237,7 @@ fn sync_read(fd: RawFd, buf: &mut [u8], timeout_ms: i64) -> std::io::Result<usiz
 
 /// Sleeps `usec` µs, or with a negative value 1 µs with probability
 /// 1/|usec| (`debugDelay`, behind `rdb-key-save-delay`).
-fn debug_delay(usec: i64) {
+pub fn debug_delay(usec: i64) {
     if usec < 0 {
         if crate::util::random_u64() % usec.unsigned_abs() != 0 {
             return;

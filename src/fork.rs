@@ -329,7 +329,8 @@ impl Server {
         } else if pid == self.child.pid {
             match self.child.child_type {
                 ChildType::Aof => self.background_rewrite_done_handler(exitcode, bysignal),
-                ChildType::Rdb | ChildType::None => {
+                ChildType::Rdb => self.background_save_done_handler(exitcode, bysignal),
+                ChildType::None => {
                     log::warn!("Unknown child type {} for child pid {}", self.str_child_type(), pid);
                 }
             }

@@ -252,6 +252,10 @@ impl Server {
                 r.write(&[object_type(&o.val)])?;
                 r.save_string(key, compress)?;
                 save_object(r, &o.val, compress)?;
+                // Tests slow a saving child down with rdb-key-save-delay.
+                if self.config.rdb_key_save_delay != 0 {
+                    crate::aof_rewrite::debug_delay(self.config.rdb_key_save_delay);
+                }
             }
         }
         r.write(&[RDB_OPCODE_EOF])?;
@@ -346,5 +350,140 @@ pub fn save_command(s: &mut Server, c: &mut crate::client::Client) {
         Ok(()) => c.add_reply_ok(),
         // Redis answers a bare `-ERR` (shared.err); the log has the cause.
         Err(_) => c.add_reply_error("-ERR"),
+    }
+}
+
+/// Seconds between attempts after a failed background save
+/// (`CONFIG_BGSAVE_RETRY_DELAY`).
+const BGSAVE_RETRY_DELAY: i64 = 5;
+
+/// Background save state (the `rdb_*` fields of `struct redisServer`).
+#[derive(Debug)]
+pub struct RdbState {
+    /// BGSAVE SCHEDULE asked while another child ran.
+    pub bgsave_scheduled: bool,
+    /// Unix seconds the running background save started, or -1.
+    pub save_time_start: i64,
+    pub save_time_last: i64,
+    pub lastbgsave_ok: bool,
+    /// Unix seconds of the last background save attempt.
+    pub lastbgsave_try: i64,
+    /// `dirty` when the running background save forked.
+    pub dirty_before_bgsave: u64,
+}
+
+impl Default for RdbState {
+    fn default() -> Self {
+        RdbState {
+            bgsave_scheduled: false,
+            save_time_start: -1,
+            save_time_last: -1,
+            lastbgsave_ok: true,
+            lastbgsave_try: 0,
+            dirty_before_bgsave: 0,
+        }
+    }
+}
+
+impl Server {
+    /// Forks a child that saves the dataset to `filename`
+    /// (`rdbSaveBackground`). The child never returns.
+    pub fn rdb_save_background(&mut self, filename: &str) -> Result<(), ()> {
+        if self.has_active_child_process() {
+            return Err(());
+        }
+        self.rdb.dirty_before_bgsave = self.dirty;
+        self.rdb.lastbgsave_try = self.unixtime;
+        match self.redis_fork(crate::fork::ChildType::Rdb) {
+            Ok(crate::fork::Forked::Child) => {
+                let title = self.child_proc_title("oxredis-rdb-bgsave");
+                crate::fork::set_proc_title(&title, self.config.set_proc_title);
+                let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.rdb_save(filename).is_ok()));
+                if ok.unwrap_or(false) {
+                    self.send_child_info(crate::childinfo::ChildInfoType::RdbCowSize, 0, "RDB");
+                    crate::fork::exit_from_child(0)
+                }
+                let _ = std::fs::remove_file(format!("temp-{}.rdb", std::process::id()));
+                crate::fork::exit_from_child(1)
+            }
+            Ok(crate::fork::Forked::Parent(pid)) => {
+                log::info!("Background saving started by pid {}", pid);
+                self.rdb.save_time_start = self.unixtime;
+                Ok(())
+            }
+            Err(e) => {
+                self.rdb.lastbgsave_ok = false;
+                log::warn!("Can't save in background: fork: {}", crate::server::strerror(&e));
+                Err(())
+            }
+        }
+    }
+
+    /// The cron's end of a background save (`backgroundSaveDoneHandlerDisk`).
+    pub fn background_save_done_handler(&mut self, exitcode: i32, bysignal: i32) {
+        if bysignal == 0 && exitcode == 0 {
+            log::info!("Background saving terminated with success");
+            self.dirty = self.dirty.saturating_sub(self.rdb.dirty_before_bgsave);
+            self.lastsave = self.unixtime;
+            self.rdb.lastbgsave_ok = true;
+        } else if bysignal == 0 && exitcode != 0 {
+            log::warn!("Background saving error");
+            self.rdb.lastbgsave_ok = false;
+        } else {
+            log::warn!("Background saving terminated by signal {}", bysignal);
+            let _ = std::fs::remove_file(format!("temp-{}.rdb", self.child.pid));
+            // A kill we asked for (SIGUSR1) is not an error.
+            if bysignal != libc::SIGUSR1 {
+                self.rdb.lastbgsave_ok = false;
+            }
+        }
+        self.rdb.save_time_last = self.unixtime - self.rdb.save_time_start;
+        self.rdb.save_time_start = -1;
+    }
+
+    /// A scheduled BGSAVE, from the cron when no child runs. Save points
+    /// (`save <secs> <changes>`) stay off until oxredis loads dump.rdb at
+    /// start: saving a file that a restart would not load, and that would
+    /// replace a dump.rdb written by Redis, is worse than not saving.
+    pub fn rdb_cron(&mut self) {
+        if self.has_active_child_process() || !self.rdb.bgsave_scheduled {
+            return;
+        }
+        let retry_ok = self.unixtime - self.rdb.lastbgsave_try > BGSAVE_RETRY_DELAY || self.rdb.lastbgsave_ok;
+        if retry_ok {
+            let filename = self.config.dbfilename.clone();
+            if self.rdb_save_background(&filename).is_ok() {
+                self.rdb.bgsave_scheduled = false;
+            }
+        }
+    }
+}
+
+/// BGSAVE [SCHEDULE] (`bgsaveCommand`).
+pub fn bgsave_command(s: &mut Server, c: &mut crate::client::Client) {
+    let mut schedule = false;
+    if c.argv.len() > 1 {
+        if c.argv.len() == 2 && c.argv.get(1).eq_ignore_ascii_case(b"schedule") {
+            schedule = true;
+        } else {
+            c.add_reply_error("syntax error");
+            return;
+        }
+    }
+    if s.child.child_type == crate::fork::ChildType::Rdb {
+        c.add_reply_error("Background save already in progress");
+    } else if s.has_active_child_process() {
+        if schedule {
+            s.rdb.bgsave_scheduled = true;
+            c.add_reply_status("Background saving scheduled");
+        } else {
+            c.add_reply_error("Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+        }
+    } else {
+        let name = s.config.dbfilename.clone();
+        match s.rdb_save_background(&name) {
+            Ok(()) => c.add_reply_status("Background saving started"),
+            Err(()) => c.add_reply_error("-ERR"),
+        }
     }
 }

@@ -177,6 +177,8 @@ pub struct Server {
     pub cmdstats: Vec<CommandStats>,
     pub dbs: Vec<Db>,
     pub aof: crate::aof::Aof,
+    /// Background save state (rdb.rs).
+    pub rdb: crate::rdb::RdbState,
     /// The fork child, if any (fork.rs).
     pub child: crate::fork::Child,
     /// The latency monitor's samples (latency.rs).
@@ -264,6 +266,7 @@ impl Server {
             commands,
             dbs,
             aof: crate::aof::Aof::default(),
+            rdb: crate::rdb::RdbState::default(),
             child: crate::fork::Child::default(),
             latency: crate::latency::Latency::default(),
             dirty: 0,
@@ -551,7 +554,9 @@ impl Server {
         self.clients_cron();
         self.databases_cron();
         self.check_client_pause_timeout();
-        // A rewrite asked for while another child ran.
+        // Save points and a scheduled BGSAVE, then a rewrite asked for
+        // while another child ran.
+        self.rdb_cron();
         self.start_scheduled_rewrite();
         self.cronloops += 1;
         if period_ms <= 0 {

@@ -119,3 +119,86 @@ fn lru_and_lfu_opcodes_load_in_the_reference() {
         }
     }
 }
+
+fn info_field(c: &mut common::Conn, name: &str) -> String {
+    let text = c.cmd(&["INFO", "persistence"]).text();
+    text.lines().find_map(|l| l.strip_prefix(&format!("{}:", name)).map(|v| v.trim().to_string())).unwrap_or_default()
+}
+
+fn wait_no_child(c: &mut common::Conn) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while info_field(c, "rdb_bgsave_in_progress") != "0" || info_field(c, "aof_rewrite_in_progress") != "0" || info_field(c, "aof_rewrite_scheduled") != "0" {
+        assert!(std::time::Instant::now() < deadline, "a child is still running");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn bgsave_writes_the_same_file_in_a_child() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    fill(&mut c);
+    let digest = c.cmd(&["DEBUG", "DIGEST"]).text();
+    assert_eq!(c.cmd(&["BGSAVE", "NOW"]), Reply::err("ERR syntax error"));
+    assert_eq!(c.cmd(&["BGSAVE"]), Reply::Status("Background saving started".into()));
+    wait_no_child(&mut c);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    assert!(srv.log_text().contains("Background saving terminated with success"), "log:\n{}", srv.log_text());
+    let Some(reference) = Server::start_reference(&[]) else {
+        eprintln!("SKIPPED: redis-server not installed");
+        return;
+    };
+    std::fs::copy(srv.dir.join("dump.rdb"), reference.dir.join("dump.rdb")).expect("copy dump.rdb");
+    let mut r = reference.conn();
+    assert_eq!(r.cmd(&["DEBUG", "RELOAD", "NOSAVE"]), Reply::ok());
+    assert_eq!(r.cmd(&["DEBUG", "DIGEST"]).text(), digest);
+}
+
+/// One child at a time: BGSAVE while a save runs is refused, BGREWRITEAOF
+/// is scheduled and starts when the save is done; BGSAVE while a rewrite
+/// runs is refused unless SCHEDULE; a killed save child is an error and
+/// leaves no temp file.
+#[test]
+fn bgsave_and_rewrite_share_the_child_slot() {
+    let srv = Server::start(&["--appendonly", "yes", "--rdb-key-save-delay", "20000"]);
+    let mut c = srv.conn();
+    for i in 0..100 {
+        c.cmd(&["SET", &format!("k{}", i), "v"]);
+    }
+    assert_eq!(c.cmd(&["BGSAVE"]), Reply::Status("Background saving started".into()));
+    assert_eq!(c.cmd(&["BGSAVE"]), Reply::err("ERR Background save already in progress"));
+    assert_eq!(c.cmd(&["BGREWRITEAOF"]), Reply::Status("Background append only file rewriting scheduled".into()));
+    assert_eq!(info_field(&mut c, "aof_rewrite_scheduled"), "1");
+    wait_no_child(&mut c);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+
+    assert_eq!(c.cmd(&["BGREWRITEAOF"]), Reply::Status("Background append only file rewriting started".into()));
+    let r = c.cmd(&["BGSAVE"]);
+    assert!(r.is_error() && r.text().contains("Use BGSAVE SCHEDULE"), "{:?}", r);
+    assert_eq!(c.cmd(&["BGSAVE", "SCHEDULE"]), Reply::Status("Background saving scheduled".into()));
+    wait_no_child(&mut c);
+    // The scheduled save runs from the cron once the rewrite is done.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !srv.log_text().contains("Background saving terminated with success") {
+        assert!(std::time::Instant::now() < deadline, "scheduled BGSAVE never ran; log:\n{}", srv.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    wait_no_child(&mut c);
+
+    // A save child killed mid-way.
+    assert_eq!(c.cmd(&["BGSAVE"]), Reply::Status("Background saving started".into()));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let log = srv.log_text();
+    let pid = log
+        .lines()
+        .rev()
+        .find_map(|l| l.split("Background saving started by pid ").nth(1))
+        .and_then(|p| p.trim().parse::<i32>().ok())
+        .expect("child pid in the log");
+    let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+    wait_no_child(&mut c);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
+    assert!(!srv.dir.join(&format!("temp-{}.rdb", pid)).exists(), "temp file left behind");
+}

@@ -17,6 +17,7 @@ pub static COMMANDS: &[CommandDef] = &[
     CommandDef { name: "dbsize", proc_: dbsize_command, arity: 1, sflags: "readonly fast @keyspace", firstkey: 0, lastkey: 0, keystep: 0 },
     CommandDef { name: "lastsave", proc_: lastsave_command, arity: 1, sflags: "random fast ok-loading ok-stale @admin @dangerous", firstkey: 0, lastkey: 0, keystep: 0 },
     CommandDef { name: "shutdown", proc_: shutdown_command, arity: -1, sflags: "admin no-script ok-loading ok-stale", firstkey: 0, lastkey: 0, keystep: 0 },
+    CommandDef { name: "bgsave", proc_: crate::rdb::bgsave_command, arity: -1, sflags: "admin no-script", firstkey: 0, lastkey: 0, keystep: 0 },
     CommandDef { name: "save", proc_: crate::rdb::save_command, arity: 1, sflags: "admin no-script", firstkey: 0, lastkey: 0, keystep: 0 },
     CommandDef { name: "bgrewriteaof", proc_: crate::aof_rewrite::bgrewriteaof_command, arity: 1, sflags: "admin no-script", firstkey: 0, lastkey: 0, keystep: 0 },
     CommandDef { name: "latency", proc_: crate::latency::latency_command, arity: -2, sflags: "admin no-script ok-loading ok-stale", firstkey: 0, lastkey: 0, keystep: 0 },
@@ -545,12 +546,13 @@ impl Server {
             field!(out, "current_save_keys_processed:{}", ch.stat_current_save_keys_processed);
             field!(out, "current_save_keys_total:{}", ch.stat_current_save_keys_total);
             field!(out, "rdb_changes_since_last_save:{}", self.dirty);
-            field!(out, "rdb_bgsave_in_progress:0");
+            let rdb_child = self.child.child_type == crate::fork::ChildType::Rdb;
+            field!(out, "rdb_bgsave_in_progress:{}", rdb_child as i32);
             field!(out, "rdb_last_save_time:{}", self.lastsave);
-            field!(out, "rdb_last_bgsave_status:ok");
-            field!(out, "rdb_last_bgsave_time_sec:-1");
-            field!(out, "rdb_current_bgsave_time_sec:-1");
-            field!(out, "rdb_last_cow_size:0");
+            field!(out, "rdb_last_bgsave_status:{}", if self.rdb.lastbgsave_ok { "ok" } else { "err" });
+            field!(out, "rdb_last_bgsave_time_sec:{}", self.rdb.save_time_last);
+            field!(out, "rdb_current_bgsave_time_sec:{}", if rdb_child && self.rdb.save_time_start != -1 { self.unixtime - self.rdb.save_time_start } else { -1 });
+            field!(out, "rdb_last_cow_size:{}", self.child.stat_rdb_cow_bytes);
             field!(out, "aof_enabled:{}", (self.aof.state != crate::aof::AofStatus::Off) as i32);
             let rw = &self.aof.rewrite;
             let aof_child = self.child.child_type == crate::fork::ChildType::Aof;
