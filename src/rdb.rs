@@ -487,3 +487,30 @@ pub fn bgsave_command(s: &mut Server, c: &mut crate::client::Client) {
         }
     }
 }
+
+/// A DUMP payload (`createDumpPayload`): the value's type byte and body as
+/// in an RDB file, then the RDB version (2 bytes) and the CRC-64 of all
+/// that (8 bytes), both little-endian.
+pub fn create_dump_payload(v: &Value, compress: bool) -> Vec<u8> {
+    let mut r = Rio::new(Vec::new(), true);
+    // Writing into a Vec cannot fail.
+    let _ = r.write(&[object_type(v)]).and_then(|_| save_object(&mut r, v, compress));
+    let _ = r.write(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = r.cksum;
+    let mut out = r.into_inner();
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// DUMP key (`dumpCommand`): the serialized value, or a null bulk.
+pub fn dump_command(s: &mut Server, c: &mut crate::client::Client) {
+    let compress = s.config.stored_bool("rdbcompression").unwrap_or(true);
+    let payload = match s.lookup_key_read(c.db, c.argv.get(1)) {
+        None => None,
+        Some(v) => Some(create_dump_payload(v, compress)),
+    };
+    match payload {
+        Some(p) => c.add_reply_bulk(&p),
+        None => c.add_reply_null(),
+    }
+}
