@@ -1409,6 +1409,30 @@ pub struct ZaddFlags {
     pub lt: bool,
 }
 
+impl ZaddFlags {
+    /// The ZADD rules for a member already present with score `cur`
+    /// (`zsetAdd`, shared by both encodings): `Ok(Ok(new))` when its score
+    /// becomes `new`; `Ok(Err((outcome, cur)))` when nothing changes (NX,
+    /// GT/LT refusing, or the same score); `Err(NanScore)` when an
+    /// increment gives NaN.
+    pub fn new_score(&self, cur: f64, score: f64) -> Result<Result<f64, (ZaddOutcome, f64)>, ZsetError> {
+        if self.nx {
+            return Ok(Err((ZaddOutcome::Nop, cur)));
+        }
+        let new = if self.incr { cur + score } else { score };
+        if new.is_nan() {
+            return Err(ZsetError::NanScore);
+        }
+        if (self.lt && new >= cur) || (self.gt && new <= cur) {
+            return Ok(Err((ZaddOutcome::Nop, cur)));
+        }
+        if new == cur {
+            return Ok(Err((ZaddOutcome::Unchanged, cur)));
+        }
+        Ok(Ok(new))
+    }
+}
+
 /// What [`Zset::add`] did (`ZADD_OUT_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ZaddOutcome {
@@ -1528,19 +1552,10 @@ impl Zset {
         // One dict lookup, as zsetAdd's dictFind: it gives the node.
         if let Some(&x) = self.dict.find(member) {
             let cur = self.zsl.score_of(x.0);
-            if flags.nx {
-                return Ok((ZaddOutcome::Nop, cur));
-            }
-            let new = if flags.incr { cur + score } else { score };
-            if new.is_nan() {
-                return Err(ZsetError::NanScore);
-            }
-            if (flags.lt && new >= cur) || (flags.gt && new <= cur) {
-                return Ok((ZaddOutcome::Nop, cur));
-            }
-            if new == cur {
-                return Ok((ZaddOutcome::Unchanged, cur));
-            }
+            let new = match flags.new_score(cur, score)? {
+                Ok(new) => new,
+                Err(unchanged) => return Ok(unchanged),
+            };
             self.zsl.update_node_score(x, member, new);
             return Ok((ZaddOutcome::Updated, new));
         }

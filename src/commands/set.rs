@@ -247,19 +247,17 @@ fn reply_set(c: &mut Client, v: &Value) {
 /// The set at `key` for reading: Ok(None) if missing, Err after a
 /// WRONGTYPE reply.
 fn set_read<'a>(s: &'a mut Server, c: &mut Client, key: &[u8]) -> Result<Option<&'a Value>, ()> {
-    match s.lookup_key_read(c.db, key) {
-        None => Ok(None),
-        Some(v) if is_set(v) => Ok(Some(v)),
-        Some(_) => {
-            c.add_reply_error(WRONGTYPE);
-            Err(())
-        }
-    }
+    set_checked(s.lookup_key_read(c.db, key), c)
 }
 
 /// As `set_read`, for the key at `argv[i]`: no copy of the key name.
 fn set_read_at<'a>(s: &'a mut Server, c: &mut Client, i: usize) -> Result<Option<&'a Value>, ()> {
-    match s.lookup_key_read(c.db, c.argv.get(i)) {
+    set_checked(s.lookup_key_read(c.db, c.argv.get(i)), c)
+}
+
+/// The type check of a read lookup: a set, nothing, or a WRONGTYPE reply.
+fn set_checked<'a>(found: Option<&'a Value>, c: &mut Client) -> Result<Option<&'a Value>, ()> {
+    match found {
         None => Ok(None),
         Some(v) if is_set(v) => Ok(Some(v)),
         Some(_) => {

@@ -282,19 +282,10 @@ fn zset_add(lim: ZlLimits, v: &mut Value, member: &[u8], score: f64, flags: Zadd
     if let Value::ZsetZl(zl) = v {
         match zzl_find(zl, member) {
             Some((p, cur)) => {
-                if flags.nx {
-                    return Ok((ZaddOutcome::Nop, cur));
-                }
-                let new = if flags.incr { cur + score } else { score };
-                if new.is_nan() {
-                    return Err(ZsetError::NanScore);
-                }
-                if (flags.lt && new >= cur) || (flags.gt && new <= cur) {
-                    return Ok((ZaddOutcome::Nop, cur));
-                }
-                if new == cur {
-                    return Ok((ZaddOutcome::Unchanged, cur));
-                }
+                let new = match flags.new_score(cur, score)? {
+                    Ok(new) => new,
+                    Err(unchanged) => return Ok(unchanged),
+                };
                 zzl_delete(zl, p);
                 zzl_insert(zl, member, new);
                 return Ok((ZaddOutcome::Updated, new));
@@ -352,21 +343,18 @@ fn zset_create_for(s: &Server, first_member_len: usize) -> Value {
 /// The sorted set at `key` for reading: Ok(None) if missing, Err after a
 /// WRONGTYPE reply.
 fn zset_read<'a>(s: &'a mut Server, c: &mut Client, key: &[u8]) -> Result<Option<ZRef<'a>>, ()> {
-    match s.lookup_key_read(c.db, key) {
-        None => Ok(None),
-        Some(v) => match ZRef::of(v) {
-            Some(z) => Ok(Some(z)),
-            None => {
-                c.add_reply_error(WRONGTYPE);
-                Err(())
-            }
-        },
-    }
+    zset_checked(s.lookup_key_read(c.db, key), c)
 }
 
 /// As `zset_read`, for the key at `argv[i]`: no copy of the key name.
 fn zset_read_at<'a>(s: &'a mut Server, c: &mut Client, i: usize) -> Result<Option<ZRef<'a>>, ()> {
-    match s.lookup_key_read(c.db, c.argv.get(i)) {
+    zset_checked(s.lookup_key_read(c.db, c.argv.get(i)), c)
+}
+
+/// The type check of a read lookup: a sorted set, nothing, or a
+/// WRONGTYPE reply.
+fn zset_checked<'a>(found: Option<&'a Value>, c: &mut Client) -> Result<Option<ZRef<'a>>, ()> {
+    match found {
         None => Ok(None),
         Some(v) => match ZRef::of(v) {
             Some(z) => Ok(Some(z)),
