@@ -176,6 +176,16 @@ pub fn open_for_append(path: &str) -> std::io::Result<RawFd> {
 }
 
 impl Server {
+    /// Memory of the AOF buffer and the rewrite buffer, when AOF is not
+    /// off (INFO `mem_aof_buffer`; not counted for eviction).
+    pub fn aof_buffers_memory(&self) -> usize {
+        if self.aof.state == AofStatus::Off {
+            0
+        } else {
+            self.aof.buf.capacity() + self.aof.rewrite.buffer_size()
+        }
+    }
+
     /// True while AOF is on or waiting for its first rewrite.
     pub fn aof_enabled(&self) -> bool {
         self.aof.state != AofStatus::Off

@@ -182,11 +182,8 @@ impl Server {
     /// replicas' output buffers and the AOF rewrite buffer)
     /// (`freeMemoryGetNotCountedMemory`).
     pub fn free_memory_get_not_counted_memory(&self) -> usize {
-        let mut overhead = 0;
-        if self.aof.state != crate::aof::AofStatus::Off {
-            overhead += self.aof.buf.capacity() + self.aof.rewrite.buffer_size();
-        }
-        overhead
+        // Replica output buffers join here with replication.
+        self.aof_buffers_memory()
     }
 
     /// Gives the keyspace tables the current limit for their growth

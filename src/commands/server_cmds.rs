@@ -465,7 +465,7 @@ impl Server {
             }
             let clients_mem = clients_slaves + clients_normal;
             let dict_overhead: usize = self.dbs.iter().map(|d| d.overhead()).sum();
-            let aof_buffer = if self.aof.state != crate::aof::AofStatus::Off { self.aof.buf.capacity() + self.aof.rewrite.buffer_size() } else { 0 };
+            let aof_buffer = self.aof_buffers_memory();
             let overhead = (self.startup_memory + clients_mem + dict_overhead + aof_buffer).min(used);
             let dataset = used - overhead;
             let net = used.saturating_sub(self.startup_memory);
