@@ -239,13 +239,7 @@ fn now_ms() -> i64 {
 }
 
 fn info_field(c: &mut Conn, section: &str, name: &str) -> String {
-    let text = c.cmd(&["INFO", section]).text();
-    for l in text.lines() {
-        if let Some(v) = l.strip_prefix(&format!("{}:", name)) {
-            return v.trim().to_string();
-        }
-    }
-    panic!("INFO {} has no field {}:\n{}", section, name, text)
+    c.info_field(section, name)
 }
 
 /// Waits until no rewrite runs or is scheduled.

@@ -233,13 +233,7 @@ fn prlimit_fsize(pid: u32, soft: &str) -> bool {
 // Client helpers
 
 fn info_field(c: &mut Conn, section: &str, name: &str) -> String {
-    let text = c.cmd(&["INFO", section]).text();
-    for l in text.lines() {
-        if let Some(v) = l.strip_prefix(&format!("{}:", name)) {
-            return v.trim().to_string();
-        }
-    }
-    panic!("INFO {} has no field {}:\n{}", section, name, text)
+    c.info_field(section, name)
 }
 
 fn info_u64(c: &mut Conn, section: &str, name: &str) -> u64 {

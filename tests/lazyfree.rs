@@ -11,13 +11,7 @@ use common::{Conn, Reply, Server};
 use std::time::{Duration, Instant};
 
 fn info_field(c: &mut Conn, section: &str, field: &str) -> i64 {
-    let text = c.cmd(&["info", section]).text();
-    for line in text.lines() {
-        if let Some(v) = line.strip_prefix(&format!("{}:", field)) {
-            return v.trim().parse().unwrap_or_else(|_| panic!("{} is not a number: {:?}", field, v));
-        }
-    }
-    panic!("no {} in INFO {}:\n{}", field, section, text)
+    c.info_int(section, field)
 }
 
 fn lazyfreed(c: &mut Conn) -> i64 {

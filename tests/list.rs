@@ -1047,12 +1047,7 @@ fn digest_matches_reference_for_big_and_integer_lists() {
 // Blocking pops.
 
 fn info_field(c: &mut Conn, field: &str) -> i64 {
-    let t = c.q("INFO clients").text();
-    let prefix = format!("{}:", field);
-    t.lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {} in INFO: {}", field, t))
+    c.info_int("clients", field)
 }
 
 /// Waits until INFO reports `n` blocked clients (panics after 10 s).

@@ -15,13 +15,7 @@ use std::time::Duration;
 const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
 fn info_field(c: &mut Conn, section: &str, name: &str) -> String {
-    let text = c.cmd(&["INFO", section]).text();
-    for l in text.lines() {
-        if let Some(v) = l.strip_prefix(&format!("{}:", name)) {
-            return v.trim().to_string();
-        }
-    }
-    panic!("INFO {} has no field {}:\n{}", section, name, text)
+    c.info_field(section, name)
 }
 
 fn info_int(c: &mut Conn, section: &str, name: &str) -> i64 {

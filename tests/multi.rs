@@ -31,8 +31,7 @@ fn arr(v: Vec<Reply>) -> Reply {
 }
 
 fn info_field(c: &mut Conn, section: &str, name: &str) -> Option<String> {
-    let text = c.cmd(&["INFO", section]).text();
-    text.lines().find_map(|l| l.strip_prefix(&format!("{}:", name)).map(|v| v.trim().to_string()))
+    c.try_info_field(section, name)
 }
 
 /// The `field=` value of the CLIENT LIST line of the connection (asked

@@ -13,13 +13,7 @@ use std::time::{Duration, Instant};
 const LIMIT_LOG: &str = "for overcoming of output buffer limits.";
 
 fn info_field(c: &mut Conn, section: &str, field: &str) -> i64 {
-    let text = c.cmd(&["info", section]).text();
-    for line in text.lines() {
-        if let Some(v) = line.strip_prefix(&format!("{}:", field)) {
-            return v.trim().parse().unwrap_or_else(|_| panic!("{} is not a number: {:?}", field, v));
-        }
-    }
-    panic!("no {} in INFO {}:\n{}", field, section, text)
+    c.info_int(section, field)
 }
 
 /// The CLIENT LIST line of the client named `name`, as field → value.

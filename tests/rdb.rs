@@ -121,8 +121,7 @@ fn lru_and_lfu_opcodes_load_in_the_reference() {
 }
 
 fn info_field(c: &mut common::Conn, name: &str) -> String {
-    let text = c.cmd(&["INFO", "persistence"]).text();
-    text.lines().find_map(|l| l.strip_prefix(&format!("{}:", name)).map(|v| v.trim().to_string())).unwrap_or_default()
+    c.info_field("persistence", name)
 }
 
 fn wait_no_child(c: &mut common::Conn) {

@@ -544,7 +544,7 @@ fn small_commands_allocate_nothing_per_call() {
             batch.extend_from_slice(cmd);
         }
     }
-    let mut round = |c: &mut common::Conn| {
+    let round = |c: &mut common::Conn| {
         for _ in 0..10 {
             c.send_raw(&batch).expect("send");
             for _ in 0..100 * cmds.len() {

@@ -455,6 +455,27 @@ impl Conn {
     }
 
     /// Splits `line` on spaces and runs it (no quoting; for short tests).
+    /// The value of field `name` in `INFO section`, if it is there.
+    pub fn try_info_field(&mut self, section: &str, name: &str) -> Option<String> {
+        let text = self.cmd(&["INFO", section]).text();
+        let prefix = format!("{}:", name);
+        text.lines().find_map(|l| l.strip_prefix(prefix.as_str()).map(|v| v.trim().to_string()))
+    }
+
+    /// The value of field `name` in `INFO section`; panics when it is missing.
+    pub fn info_field(&mut self, section: &str, name: &str) -> String {
+        match self.try_info_field(section, name) {
+            Some(v) => v,
+            None => panic!("INFO {} has no field {}", section, name),
+        }
+    }
+
+    /// A numeric INFO field; panics when it is missing or not a number.
+    pub fn info_int(&mut self, section: &str, name: &str) -> i64 {
+        let v = self.info_field(section, name);
+        v.parse().unwrap_or_else(|_| panic!("INFO {}: {} is not a number: {:?}", section, name, v))
+    }
+
     pub fn q(&mut self, line: &str) -> Reply {
         let args: Vec<&str> = line.split_whitespace().collect();
         self.cmd(&args)
