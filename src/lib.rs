@@ -33,6 +33,7 @@ pub mod expire;
 pub mod fork;
 pub mod intset;
 pub mod lazyfree;
+pub mod listpack;
 pub mod dict;
 pub mod evict;
 pub mod latency;
