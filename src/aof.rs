@@ -681,31 +681,37 @@ impl Server {
             self.aof.fsync_offset = 0;
             return Err(LoadError::Empty);
         }
-        let mut head = [0u8; 5];
-        {
-            let mut f = &file;
-            let n = read_exact_or_eof(&mut f, &mut head).unwrap_or(0);
-            if n == 5 && &head == b"REDIS" {
-                log::warn!(
-                    "The AOF file starts with an RDB preamble (aof-use-rdb-preamble). oxredis cannot load RDB data yet: convert the file with BGREWRITEAOF on a server with aof-use-rdb-preamble no, or wait for RDB support."
-                );
-                return Err(LoadError::Fatal);
-            }
-        }
-        let file = match std::fs::File::open(path) {
-            Ok(f) => f,
-            Err(e) => {
-                log::warn!("Fatal error: can't open the append log file for reading: {}", strerror(&e));
-                return Err(LoadError::Fatal);
-            }
-        };
         let start = std::time::Instant::now();
         self.start_loading(total);
-        let mut r = BufReader::with_capacity(64 * 1024, Counting { inner: file, pos: 0 });
+        // An AOF written with aof-use-rdb-preamble starts with an RDB
+        // snapshot; the commands follow it.
+        let mut head = [0u8; 5];
+        let mut file = file;
+        let n = read_exact_or_eof(&mut file, &mut head).unwrap_or(0);
+        let mut tail_start = 0u64;
+        if n == 5 && &head == b"REDIS" {
+            log::info!("Reading RDB preamble from AOF file...");
+            let checksum = self.config.stored_bool("rdbchecksum").unwrap_or(true);
+            let reader = crate::rdb_load::RdbReader::new(std::io::Cursor::new(head).chain(&mut file), total, checksum);
+            let mut p = crate::rdb_load::RdbParser::new(reader, crate::rdb_load::Limits::from_config(&self.config));
+            if self.rdb_load_rio(&mut p, crate::rdb_load::RDBFLAGS_AOF_PREAMBLE).is_err() {
+                log::warn!("Error reading the RDB preamble of the AOF file, AOF loading aborted");
+                self.stop_loading();
+                return Err(LoadError::Fatal);
+            }
+            log::info!("Reading the remaining AOF tail...");
+            tail_start = p.r.offset();
+        }
+        if let Err(e) = std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(tail_start)) {
+            log::warn!("Unrecoverable error reading the append only file: {}", strerror(&e));
+            self.stop_loading();
+            return Err(LoadError::Fatal);
+        }
+        let mut r = BufReader::with_capacity(64 * 1024, Counting { inner: file, pos: tail_start });
         let mut fake = Client::new_fake();
         let mut line = Vec::with_capacity(128);
-        let mut valid_up_to: u64 = 0;
-        let mut valid_before_multi: u64 = 0;
+        let mut valid_up_to: u64 = tail_start;
+        let mut valid_before_multi: u64 = tail_start;
         let mut multi: Option<Vec<Argv>> = None;
         let mut loops: u64 = 0;
         let truncated = loop {
@@ -830,27 +836,49 @@ impl Server {
         true
     }
 
-    fn start_loading(&mut self, total: u64) {
+    pub(crate) fn start_loading(&mut self, total: u64) {
         self.loading = true;
         self.aof.loading_start = self.unixtime;
         self.aof.loading_total_bytes = total;
         self.aof.loading_loaded_bytes = 0;
     }
 
-    fn stop_loading(&mut self) {
+    pub(crate) fn stop_loading(&mut self) {
         self.loading = false;
     }
 
-    /// Loads the dataset at start-up (`loadDataFromDisk`, AOF part).
-    /// Returns false if the server must exit.
+    /// Loads the dataset at start-up (`loadDataFromDisk`): the AOF when it
+    /// is on, else `dbfilename` if it exists. Returns false if the server
+    /// must exit.
     pub fn load_data_from_disk(&mut self) -> bool {
-        if self.aof.state != AofStatus::On {
-            return true;
+        if self.aof.state == AofStatus::On {
+            let path = self.config.appendfilename.clone();
+            return match self.load_append_only_file(&path) {
+                Ok(()) | Err(LoadError::Empty) => true,
+                Err(LoadError::Fatal) => false,
+            };
         }
-        let path = self.config.appendfilename.clone();
-        match self.load_append_only_file(&path) {
-            Ok(()) | Err(LoadError::Empty) => true,
-            Err(LoadError::Fatal) => false,
+        let start = std::time::Instant::now();
+        let path = self.config.dbfilename.clone();
+        match self.rdb_load(&path, crate::rdb_load::RDBFLAGS_NONE) {
+            Ok(()) => {
+                log::info!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64());
+                true
+            }
+            Err(crate::rdb_load::RdbLoadError::Open(e)) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(crate::rdb_load::RdbLoadError::Open(e)) => {
+                log::warn!("Fatal error loading the DB: {}. Exiting.", strerror(&e));
+                false
+            }
+            Err(crate::rdb_load::RdbLoadError::Invalid(_)) => {
+                log::warn!("Fatal error loading the DB: Invalid argument. Exiting.");
+                false
+            }
+            Err(crate::rdb_load::RdbLoadError::Corrupt) => {
+                log::warn!("Terminating server after rdb file reading failure.");
+                false
+            }
+            Err(crate::rdb_load::RdbLoadError::TooManyDbs) => false,
         }
     }
 }

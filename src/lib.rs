@@ -55,6 +55,7 @@ pub mod zmalloc;
 pub mod ziplist;
 pub mod quicklist;
 pub mod rdb;
+pub mod rdb_load;
 
 /// Runs the binary: dispatches on the name it was started under, as
 /// Redis does for redis-check-aof / redis-check-rdb.

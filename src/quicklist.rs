@@ -104,6 +104,13 @@ impl Quicklist {
         self.nodes.iter()
     }
 
+    /// Appends a whole ziplist as a new tail node (`quicklistAppendZiplist`),
+    /// as RDB loading adopts the nodes Redis wrote. The caller validated it.
+    pub fn append_ziplist(&mut self, zl: Ziplist) {
+        self.count += zl.len();
+        self.nodes.push_back(zl);
+    }
+
     /// The fill factor this list was created with.
     pub fn fill(&self) -> i32 {
         self.fill

@@ -143,6 +143,12 @@ const DEBUG_HELP: &[&str] = &[
     "    Output a hex signature representing the current DB content.",
     "LOADAOF",
     "    Flush the AOF buffers on disk and reload the AOF in memory.",
+    "RELOAD [MERGE] [NOFLUSH] [NOSAVE]",
+    "    Save the RDB on disk and reload it back to memory. By default it will save",
+    "    the RDB file and load it back.",
+    "    * MERGE: keys from the RDB replace keys with the same name instead of failing.",
+    "    * NOFLUSH: the current dataset is not removed before loading the RDB file.",
+    "    * NOSAVE: the dataset is not saved first, the RDB file on disk is loaded.",
     "DIGEST-VALUE <key> [<key> ...]",
     "    Output a hex signature of the values of all the specified keys.",
     "HTSTATS <dbid>",
@@ -174,6 +180,41 @@ fn positive_arg(c: &mut Client, i: usize) -> Option<u64> {
 }
 
 /// DEBUG <subcommand> ...
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the dataset to
+/// `dbfilename`, empty it, load the file back.
+fn debug_reload(s: &mut Server, c: &mut Client) {
+    let (mut flush, mut save) = (true, true);
+    let mut flags = crate::rdb_load::RDBFLAGS_NONE;
+    for j in 2..c.argv.len() {
+        let opt = c.argv.get(j);
+        if opt.eq_ignore_ascii_case(b"merge") {
+            flags |= crate::rdb_load::RDBFLAGS_ALLOW_DUP;
+        } else if opt.eq_ignore_ascii_case(b"noflush") {
+            flush = false;
+        } else if opt.eq_ignore_ascii_case(b"nosave") {
+            save = false;
+        } else {
+            c.add_reply_error("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+            return;
+        }
+    }
+    let name = s.config.dbfilename.clone();
+    if save && s.rdb_save(&name).is_err() {
+        c.add_reply_error("-ERR");
+        return;
+    }
+    if flush {
+        s.signal_flushed_db(-1);
+        s.empty_data(None, false);
+    }
+    if s.rdb_load(&name, flags).is_err() {
+        c.add_reply_error("Error trying to load the RDB dump");
+        return;
+    }
+    log::warn!("DB reloaded by DEBUG RELOAD");
+    c.add_reply_ok();
+}
+
 pub fn debug_command(s: &mut Server, c: &mut Client) {
     let argc = c.argv.len();
     let sub = c.argv.get(1).to_ascii_lowercase();
@@ -271,6 +312,7 @@ pub fn debug_command(s: &mut Server, c: &mut Client) {
             }
             _ => c.add_reply_error("value is not an integer or out of range"),
         },
+        (b"reload", _) => debug_reload(s, c),
         (b"loadaof", 2) => {
             // Flush what is pending, empty the dataset, replay the AOF.
             if s.aof.state == crate::aof::AofStatus::On {

@@ -127,7 +127,7 @@ pub fn set_type_size(v: &Value) -> usize {
 
 /// Converts an intset to a hashtable sized for its members
 /// (`setTypeConvert`).
-fn set_type_convert(v: &mut Value) {
+pub(crate) fn set_type_convert(v: &mut Value) {
     let Value::SetInt(is) = v else { return };
     let mut d: SetTable = SetTable::new();
     d.expand(is.len());

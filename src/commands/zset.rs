@@ -262,6 +262,14 @@ pub(crate) fn zset_convert_to_skiplist(v: &mut Value) {
     }
 }
 
+/// Converts a skiplist-encoded set to a ziplist (the caller checked the
+/// limits): RDB loading of small sets written element by element.
+pub(crate) fn zset_convert_to_ziplist(v: &mut Value) {
+    if let Value::ZsetSl(z) = v {
+        *v = Value::ZsetZl(zsl_to_ziplist(z));
+    }
+}
+
 /// Converts a skiplist-encoded set down to a ziplist if it fits the limits
 /// (`zsetConvertToZiplistIfNeeded`); `maxelelen` is its longest member.
 fn zset_convert_to_ziplist_if_needed(s: &Server, v: &mut Value, maxelelen: usize) {
