@@ -317,12 +317,15 @@ pub fn lp_encode(entries: &[&[u8]]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    // DUMP payloads produced by redis-server 7.0.15 (RDB version 10), from
-    // the keys that `generated_keys` describes: type byte, the value, the
-    // 2-byte RDB version, CRC-64. Redis compressed the larger listpacks
-    // with LZF (rdbcompression yes), so the loader's path is exercised too.
-    // Started with --hash-max-listpack-value 10000 --zset-max-listpack-value
-    // 10000 so that strings of 4096+ bytes stay in a hash listpack.
+    // DUMP payloads produced by redis-server 7.0.15 (RDB version 10): type
+    // byte, the value, the 2-byte RDB version, CRC-64. Redis compressed the
+    // larger listpacks with LZF (rdbcompression yes), so that path of the
+    // loader is exercised too. The server ran with
+    // --hash-max-listpack-value 10000 --zset-max-listpack-value 10000 so
+    // strings of 4096+ bytes stay in a hash listpack, and the keys were
+    // made by HSET (one field at a time, in the order the tests list),
+    // ZADD and RPUSH with exactly the values each test expects; `pat(n,
+    // tag)` is the generator's repetitive filler.
     const DUMP_HASH_SMALL: &[&str] = &[
         "10c34136427b187b0200003600816602817602826e30030001846e313237057f6007193805c08002846e65673105dfff0285",
         "6d3430393606d0000285702009023506cf20134009053606f1001003601e0f3706f1ffef038369313604f100800384200804",
