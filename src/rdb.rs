@@ -211,55 +211,93 @@ pub fn save_object<W: Write>(r: &mut Rio<W>, v: &Value, compress: bool) -> std::
     }
 }
 
+/// What the RDB writer needs from the server, taken before the databases
+/// are walked (so a rewrite child can read its diff pipe meanwhile).
+pub struct SaveParams {
+    pub compress: bool,
+    pub lru: bool,
+    pub lfu: bool,
+    pub lru_clock: u32,
+    pub unixtime: i64,
+    pub lfu_decay_time: i64,
+    pub key_save_delay: i64,
+    pub used_mem: usize,
+}
+
+/// The databases as an RDB stream (`rdbSaveRio`), without the trailing
+/// checksum (the caller writes it). `on_key` runs after every key with
+/// the bytes written so far: the AOF rewrite child reads its diff there.
+pub fn rdb_save_dbs<W: Write>(
+    r: &mut Rio<W>,
+    dbs: &[crate::db::Db],
+    p: &SaveParams,
+    aof_preamble: bool,
+    mut on_key: impl FnMut(u64),
+) -> std::io::Result<()> {
+    let compress = p.compress;
+    r.write(format!("REDIS{:04}", RDB_VERSION).as_bytes())?;
+    r.save_aux("redis-ver", crate::server::REDIS_VERSION.as_bytes())?;
+    r.save_aux_int("redis-bits", if usize::BITS == 64 { 64 } else { 32 })?;
+    r.save_aux_int("ctime", p.unixtime)?;
+    r.save_aux_int("used-mem", p.used_mem as i64)?;
+    r.save_aux_int("aof-preamble", aof_preamble as i64)?;
+    for db in dbs.iter() {
+        if db.dict.is_empty() {
+            continue;
+        }
+        r.write(&[RDB_OPCODE_SELECTDB])?;
+        r.save_len(db.id as u64)?;
+        r.write(&[RDB_OPCODE_RESIZEDB])?;
+        r.save_len(db.dict.len() as u64)?;
+        r.save_len(db.expires.len() as u64)?;
+        for (k, o) in db.dict.iter() {
+            let key: &[u8] = k;
+            if let Some(when) = db.get_expire(key) {
+                r.write(&[RDB_OPCODE_EXPIRETIME_MS])?;
+                r.write(&when.to_le_bytes())?;
+            }
+            if p.lru {
+                let idle = crate::object::estimate_idle_time_ms(o.lru, p.lru_clock) / 1000;
+                r.write(&[RDB_OPCODE_IDLE])?;
+                r.save_len(idle)?;
+            }
+            if p.lfu {
+                let freq = crate::object::lfu_decr_and_return(o.lru, p.unixtime, p.lfu_decay_time);
+                r.write(&[RDB_OPCODE_FREQ, freq as u8])?;
+            }
+            r.write(&[object_type(&o.val)])?;
+            r.save_string(key, compress)?;
+            save_object(r, &o.val, compress)?;
+            on_key(r.written);
+            // Tests slow a saving child down with rdb-key-save-delay.
+            if p.key_save_delay != 0 {
+                crate::aof_rewrite::debug_delay(p.key_save_delay);
+            }
+        }
+    }
+    r.write(&[RDB_OPCODE_EOF])?;
+    Ok(())
+}
+
 impl Server {
+    /// The writer's view of the server now.
+    pub fn rdb_save_params(&self) -> SaveParams {
+        SaveParams {
+            compress: self.config.stored_bool("rdbcompression").unwrap_or(true),
+            lru: self.config.maxmemory_policy & crate::config::MAXMEMORY_FLAG_LRU != 0,
+            lfu: self.config.maxmemory_policy & crate::config::MAXMEMORY_FLAG_LFU != 0,
+            lru_clock: crate::object::lru_clock(self.mstime),
+            unixtime: self.unixtime,
+            lfu_decay_time: self.config.lfu_decay_time,
+            key_save_delay: self.config.rdb_key_save_delay,
+            used_mem: crate::zmalloc::used_memory(),
+        }
+    }
+
     /// The whole dataset as an RDB stream (`rdbSaveRio`), without the
     /// trailing checksum (the caller writes it).
     pub fn rdb_save_rio<W: Write>(&self, r: &mut Rio<W>, aof_preamble: bool) -> std::io::Result<()> {
-        let compress = self.config.stored_bool("rdbcompression").unwrap_or(true);
-        r.write(format!("REDIS{:04}", RDB_VERSION).as_bytes())?;
-        r.save_aux("redis-ver", crate::server::REDIS_VERSION.as_bytes())?;
-        r.save_aux_int("redis-bits", if usize::BITS == 64 { 64 } else { 32 })?;
-        r.save_aux_int("ctime", self.unixtime)?;
-        r.save_aux_int("used-mem", crate::zmalloc::used_memory() as i64)?;
-        r.save_aux_int("aof-preamble", aof_preamble as i64)?;
-        let lru = self.config.maxmemory_policy & crate::config::MAXMEMORY_FLAG_LRU != 0;
-        let lfu = self.config.maxmemory_policy & crate::config::MAXMEMORY_FLAG_LFU != 0;
-        let lru_clock = crate::object::lru_clock(self.mstime);
-        for db in self.dbs.iter() {
-            if db.dict.is_empty() {
-                continue;
-            }
-            r.write(&[RDB_OPCODE_SELECTDB])?;
-            r.save_len(db.id as u64)?;
-            r.write(&[RDB_OPCODE_RESIZEDB])?;
-            r.save_len(db.dict.len() as u64)?;
-            r.save_len(db.expires.len() as u64)?;
-            for (k, o) in db.dict.iter() {
-                let key: &[u8] = k;
-                if let Some(when) = db.get_expire(key) {
-                    r.write(&[RDB_OPCODE_EXPIRETIME_MS])?;
-                    r.write(&when.to_le_bytes())?;
-                }
-                if lru {
-                    let idle = crate::object::estimate_idle_time_ms(o.lru, lru_clock) / 1000;
-                    r.write(&[RDB_OPCODE_IDLE])?;
-                    r.save_len(idle)?;
-                }
-                if lfu {
-                    let freq = crate::object::lfu_decr_and_return(o.lru, self.unixtime, self.config.lfu_decay_time);
-                    r.write(&[RDB_OPCODE_FREQ, freq as u8])?;
-                }
-                r.write(&[object_type(&o.val)])?;
-                r.save_string(key, compress)?;
-                save_object(r, &o.val, compress)?;
-                // Tests slow a saving child down with rdb-key-save-delay.
-                if self.config.rdb_key_save_delay != 0 {
-                    crate::aof_rewrite::debug_delay(self.config.rdb_key_save_delay);
-                }
-            }
-        }
-        r.write(&[RDB_OPCODE_EOF])?;
-        Ok(())
+        rdb_save_dbs(r, &self.dbs, &self.rdb_save_params(), aof_preamble, |_| {})
     }
 
     /// Saves the dataset to `filename` in the configured dir (`rdbSave`):
