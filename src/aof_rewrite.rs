@@ -36,8 +36,10 @@
 //!    temp files go and the old AOF stays. Either way pipes and buffers
 //!    are released.
 //!
-//! `aof-use-rdb-preamble` is accepted, but until oxredis writes RDB the
-//! child always writes the pure AOF form.
+//! With `aof-use-rdb-preamble yes` (the default) the child writes the
+//! snapshot as an RDB file (AUX `aof-preamble 1`, EOF and checksum) and
+//! the diff after it as commands; loading reads the RDB part and goes on
+//! with the commands (aof.rs).
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -256,6 +258,18 @@ struct Rio {
     processed_bytes: u64,
     autosync: u64,
     buffered: u64,
+}
+
+/// So the RDB writer can write an AOF's preamble through it.
+impl Write for Rio {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        Rio::write(self, b)?;
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Rio {
@@ -672,6 +686,34 @@ impl Server {
         Ok(())
     }
 
+    /// In the child: the dataset as an RDB snapshot with `aof-preamble 1`
+    /// (`rdbSaveRio` with `RDBFLAGS_AOF_PREAMBLE`), reading the diff every
+    /// `AOF_READ_DIFF_INTERVAL_BYTES` as the pure-AOF form does.
+    fn rewrite_rdb_preamble(&mut self, r: &mut Rio, dbs: &[Db]) -> std::io::Result<()> {
+        let params = self.rdb_save_params();
+        let checksum = self.config.stored_bool("rdbchecksum").unwrap_or(true);
+        let mut processed = 0u64;
+        let mut key_count = 0u64;
+        let mut updated_time = crate::util::mstime();
+        let mut rr = crate::rdb::Rio::new(&mut *r, checksum);
+        crate::rdb::rdb_save_dbs(&mut rr, dbs, &params, true, |written| {
+            if written > processed + AOF_READ_DIFF_INTERVAL_BYTES {
+                processed = written;
+                self.aof_read_diff_from_parent();
+            }
+            if key_count & 1023 == 0 {
+                let t = crate::util::mstime();
+                if t - updated_time >= 1000 {
+                    self.send_child_info(ChildInfoType::CurrentInfo, key_count, "AOF rewrite");
+                    updated_time = t;
+                }
+            }
+            key_count += 1;
+        })?;
+        let ck = if checksum { rr.cksum } else { 0 };
+        rr.write(&ck.to_le_bytes())
+    }
+
     /// In the child: writes the whole rewrite to `temp-rewriteaof-<pid>.aof`
     /// and renames it to `filename` (`rewriteAppendOnlyFile`).
     fn rewrite_append_only_file(&mut self, filename: &str) -> Result<(), ()> {
@@ -713,7 +755,11 @@ impl Server {
     /// The body of `rewrite_append_only_file` from the snapshot to the
     /// last fsync; any error ends the rewrite.
     fn rewrite_append_only_file_finish(&mut self, r: &mut Rio, dbs: &[Db]) -> std::io::Result<()> {
-        self.rewrite_append_only_file_rio(r, dbs)?;
+        if self.config.aof_use_rdb_preamble {
+            self.rewrite_rdb_preamble(r, dbs)?;
+        } else {
+            self.rewrite_append_only_file_rio(r, dbs)?;
+        }
         // A first, slow fsync while the parent still sends, so that the
         // final one is quick.
         r.flush()?;

@@ -211,55 +211,93 @@ pub fn save_object<W: Write>(r: &mut Rio<W>, v: &Value, compress: bool) -> std::
     }
 }
 
+/// What the RDB writer needs from the server, taken before the databases
+/// are walked (so a rewrite child can read its diff pipe meanwhile).
+pub struct SaveParams {
+    pub compress: bool,
+    pub lru: bool,
+    pub lfu: bool,
+    pub lru_clock: u32,
+    pub unixtime: i64,
+    pub lfu_decay_time: i64,
+    pub key_save_delay: i64,
+    pub used_mem: usize,
+}
+
+/// The databases as an RDB stream (`rdbSaveRio`), without the trailing
+/// checksum (the caller writes it). `on_key` runs after every key with
+/// the bytes written so far: the AOF rewrite child reads its diff there.
+pub fn rdb_save_dbs<W: Write>(
+    r: &mut Rio<W>,
+    dbs: &[crate::db::Db],
+    p: &SaveParams,
+    aof_preamble: bool,
+    mut on_key: impl FnMut(u64),
+) -> std::io::Result<()> {
+    let compress = p.compress;
+    r.write(format!("REDIS{:04}", RDB_VERSION).as_bytes())?;
+    r.save_aux("redis-ver", crate::server::REDIS_VERSION.as_bytes())?;
+    r.save_aux_int("redis-bits", if usize::BITS == 64 { 64 } else { 32 })?;
+    r.save_aux_int("ctime", p.unixtime)?;
+    r.save_aux_int("used-mem", p.used_mem as i64)?;
+    r.save_aux_int("aof-preamble", aof_preamble as i64)?;
+    for db in dbs.iter() {
+        if db.dict.is_empty() {
+            continue;
+        }
+        r.write(&[RDB_OPCODE_SELECTDB])?;
+        r.save_len(db.id as u64)?;
+        r.write(&[RDB_OPCODE_RESIZEDB])?;
+        r.save_len(db.dict.len() as u64)?;
+        r.save_len(db.expires.len() as u64)?;
+        for (k, o) in db.dict.iter() {
+            let key: &[u8] = k;
+            if let Some(when) = db.get_expire(key) {
+                r.write(&[RDB_OPCODE_EXPIRETIME_MS])?;
+                r.write(&when.to_le_bytes())?;
+            }
+            if p.lru {
+                let idle = crate::object::estimate_idle_time_ms(o.lru, p.lru_clock) / 1000;
+                r.write(&[RDB_OPCODE_IDLE])?;
+                r.save_len(idle)?;
+            }
+            if p.lfu {
+                let freq = crate::object::lfu_decr_and_return(o.lru, p.unixtime, p.lfu_decay_time);
+                r.write(&[RDB_OPCODE_FREQ, freq as u8])?;
+            }
+            r.write(&[object_type(&o.val)])?;
+            r.save_string(key, compress)?;
+            save_object(r, &o.val, compress)?;
+            on_key(r.written);
+            // Tests slow a saving child down with rdb-key-save-delay.
+            if p.key_save_delay != 0 {
+                crate::aof_rewrite::debug_delay(p.key_save_delay);
+            }
+        }
+    }
+    r.write(&[RDB_OPCODE_EOF])?;
+    Ok(())
+}
+
 impl Server {
+    /// The writer's view of the server now.
+    pub fn rdb_save_params(&self) -> SaveParams {
+        SaveParams {
+            compress: self.config.stored_bool("rdbcompression").unwrap_or(true),
+            lru: self.config.maxmemory_policy & crate::config::MAXMEMORY_FLAG_LRU != 0,
+            lfu: self.config.maxmemory_policy & crate::config::MAXMEMORY_FLAG_LFU != 0,
+            lru_clock: crate::object::lru_clock(self.mstime),
+            unixtime: self.unixtime,
+            lfu_decay_time: self.config.lfu_decay_time,
+            key_save_delay: self.config.rdb_key_save_delay,
+            used_mem: crate::zmalloc::used_memory(),
+        }
+    }
+
     /// The whole dataset as an RDB stream (`rdbSaveRio`), without the
     /// trailing checksum (the caller writes it).
     pub fn rdb_save_rio<W: Write>(&self, r: &mut Rio<W>, aof_preamble: bool) -> std::io::Result<()> {
-        let compress = self.config.stored_bool("rdbcompression").unwrap_or(true);
-        r.write(format!("REDIS{:04}", RDB_VERSION).as_bytes())?;
-        r.save_aux("redis-ver", crate::server::REDIS_VERSION.as_bytes())?;
-        r.save_aux_int("redis-bits", if usize::BITS == 64 { 64 } else { 32 })?;
-        r.save_aux_int("ctime", self.unixtime)?;
-        r.save_aux_int("used-mem", crate::zmalloc::used_memory() as i64)?;
-        r.save_aux_int("aof-preamble", aof_preamble as i64)?;
-        let lru = self.config.maxmemory_policy & crate::config::MAXMEMORY_FLAG_LRU != 0;
-        let lfu = self.config.maxmemory_policy & crate::config::MAXMEMORY_FLAG_LFU != 0;
-        let lru_clock = crate::object::lru_clock(self.mstime);
-        for db in self.dbs.iter() {
-            if db.dict.is_empty() {
-                continue;
-            }
-            r.write(&[RDB_OPCODE_SELECTDB])?;
-            r.save_len(db.id as u64)?;
-            r.write(&[RDB_OPCODE_RESIZEDB])?;
-            r.save_len(db.dict.len() as u64)?;
-            r.save_len(db.expires.len() as u64)?;
-            for (k, o) in db.dict.iter() {
-                let key: &[u8] = k;
-                if let Some(when) = db.get_expire(key) {
-                    r.write(&[RDB_OPCODE_EXPIRETIME_MS])?;
-                    r.write(&when.to_le_bytes())?;
-                }
-                if lru {
-                    let idle = crate::object::estimate_idle_time_ms(o.lru, lru_clock) / 1000;
-                    r.write(&[RDB_OPCODE_IDLE])?;
-                    r.save_len(idle)?;
-                }
-                if lfu {
-                    let freq = crate::object::lfu_decr_and_return(o.lru, self.unixtime, self.config.lfu_decay_time);
-                    r.write(&[RDB_OPCODE_FREQ, freq as u8])?;
-                }
-                r.write(&[object_type(&o.val)])?;
-                r.save_string(key, compress)?;
-                save_object(r, &o.val, compress)?;
-                // Tests slow a saving child down with rdb-key-save-delay.
-                if self.config.rdb_key_save_delay != 0 {
-                    crate::aof_rewrite::debug_delay(self.config.rdb_key_save_delay);
-                }
-            }
-        }
-        r.write(&[RDB_OPCODE_EOF])?;
-        Ok(())
+        rdb_save_dbs(r, &self.dbs, &self.rdb_save_params(), aof_preamble, |_| {})
     }
 
     /// Saves the dataset to `filename` in the configured dir (`rdbSave`):
@@ -513,4 +551,123 @@ pub fn dump_command(s: &mut Server, c: &mut crate::client::Client) {
         Some(p) => c.add_reply_bulk(&p),
         None => c.add_reply_null(),
     }
+}
+
+/// Checks a DUMP payload's footer (`verifyDumpPayload`): the RDB version
+/// (this server loads up to Redis 7.2's 11) and the CRC-64 of everything
+/// before the last 8 bytes. Returns the version.
+pub fn verify_dump_payload(p: &[u8]) -> Option<u32> {
+    if p.len() < 10 {
+        return None;
+    }
+    let footer = &p[p.len() - 10..];
+    let ver = u16::from_le_bytes([footer[0], footer[1]]) as u32;
+    if ver > crate::rdb_load::RDB_LOAD_MAX_VERSION {
+        return None;
+    }
+    let mut crc = [0u8; 8];
+    crc.copy_from_slice(&footer[2..]);
+    (crate::crc64::crc64(0, &p[..p.len() - 8]) == u64::from_le_bytes(crc)).then_some(ver)
+}
+
+/// The value of a DUMP payload whose footer checked out, or None when it
+/// is not a well-formed value of a known type (an empty one included).
+pub fn load_dump_payload(p: &[u8], ver: u32, lim: crate::rdb_load::Limits) -> Option<Value> {
+    use crate::rdb_load::{RdbParser, RdbReader};
+    let body = &p[..p.len() - 10];
+    let mut parser = RdbParser::new(RdbReader::new(body, body.len() as u64, false), lim);
+    parser.version = ver;
+    let t = parser.r.u8().ok()?;
+    if !crate::rdb_load::is_object_type(t) {
+        return None;
+    }
+    parser.load_value(t).ok().flatten()
+}
+
+/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds]
+/// [FREQ frequency] (`restoreCommand`).
+pub fn restore_command(s: &mut Server, c: &mut crate::client::Client) {
+    use crate::commands::{arg_is, get_long_long_or_reply};
+    let (mut replace, mut absttl) = (false, false);
+    let (mut lfu_freq, mut lru_idle) = (-1i64, -1i64);
+    let mut j = 4;
+    while j < c.argv.len() {
+        let additional = c.argv.len() - j - 1;
+        let a = c.argv.get(j);
+        if arg_is(a, "replace") {
+            replace = true;
+        } else if arg_is(a, "absttl") {
+            absttl = true;
+        } else if arg_is(a, "idletime") && additional >= 1 && lfu_freq == -1 {
+            let Some(v) = get_long_long_or_reply(c, j + 1) else { return };
+            if v < 0 {
+                c.add_reply_error("Invalid IDLETIME value, must be >= 0");
+                return;
+            }
+            lru_idle = v;
+            j += 1;
+        } else if arg_is(a, "freq") && additional >= 1 && lru_idle == -1 {
+            let Some(v) = get_long_long_or_reply(c, j + 1) else { return };
+            if !(0..=255).contains(&v) {
+                c.add_reply_error("Invalid FREQ value, must be >= 0 and <= 255");
+                return;
+            }
+            lfu_freq = v;
+            j += 1;
+        } else {
+            c.add_reply_error("syntax error");
+            return;
+        }
+        j += 1;
+    }
+    let db = c.db;
+    let key = c.argv.get(1).to_vec();
+    if !replace && s.lookup_key_write(db, &key).is_some() {
+        c.add_reply_error("-BUSYKEY Target key name already exists.");
+        return;
+    }
+    let Some(mut ttl) = get_long_long_or_reply(c, 2) else { return };
+    if ttl < 0 {
+        c.add_reply_error("Invalid TTL value, must be >= 0");
+        return;
+    }
+    let Some(ver) = verify_dump_payload(c.argv.get(3)) else {
+        c.add_reply_error("DUMP payload version or checksum are wrong");
+        return;
+    };
+    let lim = crate::rdb_load::Limits::from_config(&s.config);
+    let Some(val) = load_dump_payload(c.argv.get(3), ver, lim) else {
+        c.add_reply_error("Bad data format");
+        return;
+    };
+    let deleted = replace && s.db_delete(db, &key);
+    if ttl != 0 && !absttl {
+        ttl = ttl.saturating_add(s.mstime);
+    }
+    if ttl != 0 && ttl <= s.mstime && !s.loading {
+        // Already expired: the old key (if any) is gone, the new one is
+        // never created; replicas and the AOF see a DEL.
+        if deleted {
+            c.rewritten = Some(crate::proto::Argv::from_slices(&[&b"DEL"[..], &key]));
+            s.signal_modified_key(db, &key);
+            s.notify_keyspace_event(crate::config::NOTIFY_GENERIC, "del", &key, db);
+            s.dirty += 1;
+        }
+        c.add_reply_ok();
+        return;
+    }
+    s.db_add(db, &key, val);
+    if ttl != 0 {
+        s.dbs[db].set_expire(&key, ttl);
+    }
+    let lru_clock = crate::object::lru_clock(s.mstime);
+    if let Some(lru) = s.lru_from_idle_or_freq(lfu_freq, lru_idle, lru_clock) {
+        if let Some(o) = s.dbs[db].dict.get_mut(&key[..]) {
+            o.lru = lru;
+        }
+    }
+    s.signal_modified_key(db, &key);
+    s.notify_keyspace_event(crate::config::NOTIFY_GENERIC, "restore", &key, db);
+    s.dirty += 1;
+    c.add_reply_ok();
 }

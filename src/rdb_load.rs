@@ -969,10 +969,8 @@ impl Server {
                     if !preamble && k.expire != -1 && k.expire < now {
                         expired_skipped += 1;
                     } else {
-                        let mut o = Obj { val: k.val, lru: 0 };
-                        if !self.object_set_lru_or_lfu(&mut o, k.lfu_freq, k.lru_idle, lru_clock) {
-                            o.lru = self.new_lru();
-                        }
+                        let lru = self.lru_from_idle_or_freq(k.lfu_freq, k.lru_idle, lru_clock);
+                        let o = Obj { val: k.val, lru: lru.unwrap_or_else(|| self.new_lru()) };
                         let key: Box<[u8]> = k.key.into_boxed_slice();
                         // Keys with a TTL pay one copy of the name, for
                         // the expires table.
@@ -1060,13 +1058,13 @@ impl Server {
         log::warn!("Internal error in RDB reading offset {}, function at rdb_load.rs -> {}", offset, e);
     }
 
-    /// Sets an object's access clock from IDLE / FREQ values read from an
-    /// RDB or RESTORE (`objectSetLRUOrLFU`); false if none applied.
-    pub fn object_set_lru_or_lfu(&self, o: &mut Obj, lfu_freq: i64, lru_idle: i64, lru_clock: u32) -> bool {
+    /// The access clock of an object given IDLE / FREQ values read from an
+    /// RDB or RESTORE (`objectSetLRUOrLFU`), or None if neither applies
+    /// under the current policy (the object keeps a fresh clock).
+    pub fn lru_from_idle_or_freq(&self, lfu_freq: i64, lru_idle: i64, lru_clock: u32) -> Option<u32> {
         if self.lfu_policy() {
             if lfu_freq >= 0 {
-                o.lru = (crate::object::lfu_time_in_minutes(self.unixtime) << 8) | lfu_freq.min(255) as u32;
-                return true;
+                return Some((crate::object::lfu_time_in_minutes(self.unixtime) << 8) | lfu_freq.min(255) as u32);
             }
         } else if lru_idle >= 0 {
             let idle = lru_idle.saturating_mul(1000) / crate::object::LRU_CLOCK_RESOLUTION;
@@ -1074,9 +1072,8 @@ impl Server {
             if abs < 0 {
                 abs = (lru_clock as i64 + (crate::object::LRU_CLOCK_MAX as i64 / 2)) % crate::object::LRU_CLOCK_MAX as i64;
             }
-            o.lru = abs as u32;
-            return true;
+            return Some(abs as u32);
         }
-        false
+        None
     }
 }

@@ -731,15 +731,43 @@ fn empty_or_missing_file_starts_empty() {
     assert_eq!(c.q("EXISTS z").int(), 0);
 }
 
+/// An RDB by hand: version 9, one AUX field, db 0 with `k` = "v" and
+/// `n` = 7, EOF and a checksum of zero ("saved with checksum disabled").
+fn tiny_rdb() -> Vec<u8> {
+    let mut b = b"REDIS0009\xfa\x09redis-ver\x056.2.0".to_vec();
+    b.extend_from_slice(b"\xfe\x00\x00\x01k\x01v\x00\x01n\xc0\x07\xff");
+    b.extend_from_slice(&[0u8; 8]);
+    b
+}
+
 #[test]
-fn rdb_preamble_is_refused_clearly() {
+fn rdb_preamble_loads_then_the_tail() {
     let dir = TempDir::new("aof-preamble");
-    let mut bytes = b"REDIS0009\xfa\x09redis-ver\x056.2.0".to_vec();
+    let mut bytes = tiny_rdb();
+    bytes.extend_from_slice(&aof_of(&["SET a 1", "INCR n"]));
+    std::fs::write(dir.join("appendonly.aof"), &bytes).unwrap_or_else(|e| panic!("{}", e));
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(c.q("GET k"), Reply::bulk("v"));
+    assert_eq!(c.q("GET a"), Reply::bulk("1"));
+    assert_eq!(c.q("GET n"), Reply::bulk("8"));
+    let log = p.log_text();
+    assert!(log.contains("Reading RDB preamble from AOF file..."), "{}", log);
+    assert!(log.contains("Reading the remaining AOF tail..."), "{}", log);
+}
+
+#[test]
+fn damaged_rdb_preamble_stops_the_load() {
+    let dir = TempDir::new("aof-preamble-bad");
+    let mut bytes = tiny_rdb();
+    // An unknown type byte where the second key's type is.
+    let at = bytes.iter().position(|&b| b == b'n').unwrap_or(0) - 2;
+    bytes[at] = 0x7f;
     bytes.extend_from_slice(&aof_of(&["SET a 1"]));
     std::fs::write(dir.join("appendonly.aof"), &bytes).unwrap_or_else(|e| panic!("{}", e));
     let f = start_fails(&dir.path, &["--appendonly", "yes"]);
     assert_eq!(f.status.and_then(|s| s.code()), Some(1));
-    assert!(f.log.contains("RDB preamble"), "{}", f.log);
+    assert!(f.log.contains("Error reading the RDB preamble of the AOF file, AOF loading aborted"), "{}", f.log);
     assert_eq!(std::fs::read(dir.join("appendonly.aof")).unwrap_or_default(), bytes);
 }
 

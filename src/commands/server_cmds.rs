@@ -17,6 +17,7 @@ pub static COMMANDS: &[CommandDef] = &[
     CommandDef { name: "dbsize", proc_: dbsize_command, arity: 1, sflags: "readonly fast @keyspace", firstkey: 0, lastkey: 0, keystep: 0 },
     CommandDef { name: "lastsave", proc_: lastsave_command, arity: 1, sflags: "random fast ok-loading ok-stale @admin @dangerous", firstkey: 0, lastkey: 0, keystep: 0 },
     CommandDef { name: "shutdown", proc_: shutdown_command, arity: -1, sflags: "admin no-script ok-loading ok-stale", firstkey: 0, lastkey: 0, keystep: 0 },
+    CommandDef { name: "restore", proc_: crate::rdb::restore_command, arity: -4, sflags: "write use-memory @keyspace @dangerous", firstkey: 1, lastkey: 1, keystep: 1 },
     CommandDef { name: "dump", proc_: crate::rdb::dump_command, arity: 2, sflags: "read-only random @keyspace", firstkey: 1, lastkey: 1, keystep: 1 },
     CommandDef { name: "bgsave", proc_: crate::rdb::bgsave_command, arity: -1, sflags: "admin no-script", firstkey: 0, lastkey: 0, keystep: 0 },
     CommandDef { name: "save", proc_: crate::rdb::save_command, arity: 1, sflags: "admin no-script", firstkey: 0, lastkey: 0, keystep: 0 },

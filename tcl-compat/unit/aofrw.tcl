@@ -4,10 +4,7 @@
 # second BGREWRITEAOF is refused while one runs; switching AOF off stops the
 # rewrite child.
 #
-# Known oxredis differences: aof-use-rdb-preamble yes is accepted but the
-# rewrite still writes the pure AOF form (oxredis has no RDB writer yet),
-# so the "preamble yes" variant checks the result, not the file's first
-# bytes. "BGREWRITEAOF is delayed while BGSAVE runs" waits for BGSAVE.
+# "BGREWRITEAOF is delayed while BGSAVE runs" waits for BGSAVE.
 #
 # Against a real Redis 7.0 three tests fail on purpose: 7.0 keeps its AOF
 # as base and incr files under appendonlydir/ (no dir/appendonly.aof), and
@@ -53,6 +50,13 @@ tags {"aofrw"} {
                 set after [r debug digest]
                 assert_equal $before $after
                 assert_equal ok [s aof_last_bgrewrite_status]
+                # The rewritten file opens with an RDB snapshot exactly
+                # when the preamble is on.
+                set fp [open [file join [lindex [r config get dir] 1] appendonly.aof] r]
+                fconfigure $fp -translation binary
+                set head [read $fp 5]
+                close $fp
+                assert_equal [expr {$preamble eq "yes"}] [expr {$head eq "REDIS"}]
                 restart_server 0
                 expr {[r debug digest] eq $before}
             } {1}
