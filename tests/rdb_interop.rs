@@ -284,3 +284,70 @@ fn redis_payloads_with_big_encodings_and_plain_nodes_restore() {
     assert_eq!(o.cmd(&["OBJECT", "ENCODING", "z"]).text(), "ziplist");
     assert_eq!(o.cmd(&["LRANGE", "l", "0", "-1"]), c.cmd(&["LRANGE", "l", "0", "-1"]));
 }
+
+/// A Redis file with a db past oxredis's `databases` stops the start as
+/// Redis does; with enough databases it loads.
+#[test]
+fn redis_file_with_more_databases() {
+    let Some(src) = common::reference_or_skip(&["--databases", "32"]) else { return };
+    let mut c = src.conn();
+    c.cmd(&["SELECT", "20"]);
+    c.cmd(&["SET", "k", "v"]);
+    let dump = save(&mut c, &src);
+    let dir = TempDir::new("rdbinterop-dbs");
+    std::fs::write(dir.join("dump.rdb"), &dump).expect("write");
+    let log = dir.join("server.log");
+    let st = std::process::Command::new(common::OXREDIS)
+        .args(["--port", &common::free_port().to_string(), "--bind", "127.0.0.1", "--save", ""])
+        .arg("--dir")
+        .arg(&dir.path)
+        .arg("--logfile")
+        .arg(&log)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run oxredis-server");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(st.code(), Some(1), "log:\n{}", text);
+    assert!(text.contains("FATAL: Data file was created with a Redis server configured to handle more than 16 databases. Exiting"), "log:\n{}", text);
+    let (_d, ox) = start_on(SrvKind::Oxredis, &dump, &["--databases", "32"]);
+    let mut o = ox.conn();
+    o.cmd(&["SELECT", "20"]);
+    assert_eq!(o.cmd(&["GET", "k"]), Reply::bulk("v"));
+}
+
+/// IDLE and FREQ opcodes written by Redis under an LRU / LFU policy reach
+/// OBJECT IDLETIME / OBJECT FREQ in oxredis.
+#[test]
+fn redis_lru_and_lfu_fields_load() {
+    if common::reference_or_skip(&[]).is_none() {
+        return;
+    }
+    let src = Server::start_reference(&["--maxmemory-policy", "allkeys-lfu"]).expect("reference");
+    let mut c = src.conn();
+    c.cmd(&["SET", "hot", "v"]);
+    for _ in 0..300 {
+        c.cmd(&["GET", "hot"]);
+    }
+    c.cmd(&["SET", "cold", "v"]);
+    let hot = c.cmd(&["OBJECT", "FREQ", "hot"]).int();
+    assert!(hot > 5);
+    let dump = save(&mut c, &src);
+    let (_d, ox) = start_on(SrvKind::Oxredis, &dump, &["--maxmemory-policy", "allkeys-lfu"]);
+    let mut o = ox.conn();
+    assert_eq!(o.cmd(&["OBJECT", "FREQ", "hot"]).int(), hot);
+    assert_eq!(o.cmd(&["OBJECT", "FREQ", "cold"]).int(), 5);
+
+    let src = Server::start_reference(&["--maxmemory-policy", "allkeys-lru"]).expect("reference");
+    let mut c = src.conn();
+    c.cmd(&["SET", "old", "v"]);
+    // Redis's LRU clock ticks in seconds; an object one second idle or more.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let idle = c.cmd(&["OBJECT", "IDLETIME", "old"]).int();
+    assert!(idle >= 1, "idle {}", idle);
+    let dump = save(&mut c, &src);
+    let (_d, ox) = start_on(SrvKind::Oxredis, &dump, &["--maxmemory-policy", "allkeys-lru"]);
+    let got = ox.conn().cmd(&["OBJECT", "IDLETIME", "old"]).int();
+    assert!((idle..=idle + 2).contains(&got), "IDLETIME {} after load, {} before", got, idle);
+}
