@@ -998,9 +998,11 @@ impl Server {
                     if let Some(stored) = stored {
                         if self.config.stored_bool("rdbchecksum").unwrap_or(true) {
                             if stored == 0 {
-                                log::warn!("RDB file was saved with checksum disabled: no check performed.");
+                                log::info!("RDB file was saved with checksum disabled: no check performed.");
                             } else if stored != computed {
-                                log::warn!("Wrong RDB checksum expected: ({:x}) but got ({:x}). Aborting now.", stored, computed);
+                                // Redis's wording: "expected" is what the
+                                // bytes hash to, "got" what the file says.
+                                log::warn!("Wrong RDB checksum expected: ({:x}) but got ({:x}). Aborting now.", computed, stored);
                                 self.rdb_report_error(p.r.offset(), &RdbError::Corrupt("RDB CRC error".into()));
                                 return Err(RdbLoadError::Corrupt);
                             }
