@@ -781,3 +781,42 @@ fn mutated_dump_payloads_never_crash_restore() {
     assert!(!srv.log_text().contains("panicked"));
     assert!(accepted > 10 && refused > 10);
 }
+
+/// A wrong CRC-64 trailer: exit 1 with Redis's line, where "expected" is
+/// the checksum of the bytes and "got" the one in the file (the reference
+/// prints the same line for the same file).
+#[test]
+fn wrong_checksum_is_reported_as_redis_does() {
+    let mut data = oxredis_rdb(9);
+    let n = data.len();
+    let computed = crc64(0, &data[..n - 8]);
+    data[n - 3] ^= 1;
+    let mut t = [0u8; 8];
+    t.copy_from_slice(&data[n - 8..]);
+    let stored = u64::from_le_bytes(t);
+    let line = format!("Wrong RDB checksum expected: ({:x}) but got ({:x}). Aborting now.", computed, stored);
+    let dir = TempDir::new("rdbfuzz-crc");
+    std::fs::write(dir.join("dump.rdb"), &data).expect("write");
+    let (_child, res) = start_on_damaged(&dir);
+    let Err((st, log)) = res else { panic!("started on a file with a wrong checksum") };
+    assert_eq!(st.code(), Some(1));
+    assert!(log.contains(&line), "want {:?} in log:\n{}", line, log);
+    assert!(log.contains("Terminating server after rdb file reading failure."), "log:\n{}", log);
+    if common::reference_installed() {
+        let log = dir.join("ref.log");
+        let st = Command::new("redis-server")
+            .args(["--port", &common::free_port().to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .arg("--dir")
+            .arg(&dir.path)
+            .arg("--logfile")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run redis-server");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(st.code(), Some(1), "reference log:\n{}", text);
+        assert!(text.contains(&line), "want {:?} in the reference log:\n{}", line, text);
+    }
+}
