@@ -5,6 +5,7 @@
 #   $r get foo            ;# -> bar
 #   $r deferred 1         ;# commands only send; replies come from `$r read`
 #   $r read               ;# read one reply
+#   $r binary 1           ;# arguments and bulk replies as raw bytes (DUMP)
 #   $r close
 #
 # Replies become Tcl values: status and bulk strings as strings, integers as
@@ -16,6 +17,7 @@ namespace eval redis {
     variable fd
     variable defer
     variable readraw
+    variable binary
 }
 
 proc redis {host port {defer 0}} {
@@ -25,16 +27,18 @@ proc redis {host port {defer 0}} {
     set ::redis::fd($id) $fd
     set ::redis::defer($id) $defer
     set ::redis::readraw($id) 0
+    set ::redis::binary($id) 0
     set name ::redis::handle$id
     proc $name {args} "::redis::dispatch $id {*}\$args"
     return $name
 }
 
-# Serialises one command as a RESP multibulk request.
-proc ::redis::format_command {argv} {
+# Serialises one command as a RESP multibulk request (arguments as UTF-8,
+# or as they are, byte strings, in binary mode).
+proc ::redis::format_command {argv {binary 0}} {
     set cmd "*[llength $argv]\r\n"
     foreach a $argv {
-        set b [encoding convertto utf-8 $a]
+        set b [expr {$binary ? $a : [encoding convertto utf-8 $a]}]
         append cmd "\$[string length $b]\r\n$b\r\n"
     }
     return $cmd
@@ -45,7 +49,7 @@ proc ::redis::dispatch {id method args} {
     switch -exact -- $method {
         close {
             catch {::close $fd}
-            unset ::redis::fd($id) ::redis::defer($id) ::redis::readraw($id)
+            unset ::redis::fd($id) ::redis::defer($id) ::redis::readraw($id) ::redis::binary($id)
             rename ::redis::handle$id {}
             return
         }
@@ -58,6 +62,10 @@ proc ::redis::dispatch {id method args} {
         }
         readraw {
             set ::redis::readraw($id) [lindex $args 0]
+            return
+        }
+        binary {
+            set ::redis::binary($id) [lindex $args 0]
             return
         }
         channel {
@@ -74,7 +82,7 @@ proc ::redis::dispatch {id method args} {
             return
         }
     }
-    puts -nonewline $fd [::redis::format_command [linsert $args 0 $method]]
+    puts -nonewline $fd [::redis::format_command [linsert $args 0 $method] $::redis::binary($id)]
     flush $fd
     if {!$::redis::defer($id)} {
         return [::redis::read_reply $id $fd]
@@ -97,7 +105,7 @@ proc ::redis::read_bulk {fd len} {
         error "I/O error reading reply: short bulk"
     }
     ::read $fd 2 ;# CRLF
-    return [encoding convertfrom utf-8 $data]
+    return $data
 }
 
 proc ::redis::read_reply {id fd} {
@@ -112,7 +120,11 @@ proc ::redis::read_reply {id fd} {
         + {return [::redis::read_line $fd]}
         - {return -code error [::redis::read_line $fd]}
         : {return [::redis::read_line $fd]}
-        $ {return [::redis::read_bulk $fd [::redis::read_line $fd]]}
+        $ {
+            set data [::redis::read_bulk $fd [::redis::read_line $fd]]
+            if {$::redis::binary($id)} {return $data}
+            return [encoding convertfrom utf-8 $data]
+        }
         * {
             set n [::redis::read_line $fd]
             set l {}
