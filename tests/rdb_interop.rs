@@ -74,7 +74,7 @@ fn oxredis_files_load_in_redis_with_the_same_digest() {
     if common::reference_or_skip(&[]).is_none() {
         return;
     }
-    for seed in [101u64, 102] {
+    for seed in rdbdata::seeds(&[101, 102]) {
         transfer(&format!("oxredis -> redis, seed {}", seed), SrvKind::Oxredis, SrvKind::Reference, &[], &[], seed, &[], true);
     }
     let small = ["--list-max-ziplist-size", "4", "--hash-max-ziplist-entries", "4", "--zset-max-ziplist-entries", "4", "--set-max-intset-entries", "8"];
@@ -87,7 +87,7 @@ fn redis_files_load_in_oxredis_with_the_same_digest() {
     if common::reference_or_skip(&[]).is_none() {
         return;
     }
-    for seed in [201u64, 202] {
+    for seed in rdbdata::seeds(&[201, 202]) {
         transfer(&format!("redis -> oxredis, seed {}", seed), SrvKind::Reference, SrvKind::Oxredis, &[], &[], seed, &[], true);
     }
     transfer("redis -> oxredis, rdbcompression no", SrvKind::Reference, SrvKind::Oxredis, &["--rdbcompression", "no"], &[], 203, &[], true);
@@ -256,8 +256,10 @@ fn dump_on_one_restore_on_the_other() {
     if common::reference_or_skip(&[]).is_none() {
         return;
     }
-    dump_restore(SrvKind::Oxredis, SrvKind::Reference, 501);
-    dump_restore(SrvKind::Reference, SrvKind::Oxredis, 502);
+    for seed in rdbdata::seeds(&[501]) {
+        dump_restore(SrvKind::Oxredis, SrvKind::Reference, seed);
+        dump_restore(SrvKind::Reference, SrvKind::Oxredis, seed + 1);
+    }
 }
 
 /// RESTORE in oxredis of payloads made by Redis with small listpack

@@ -101,6 +101,14 @@ pub const EDGE_SCORES: &[&str] = &[
     "123456789012345678", "-9007199254740993", "0.30000000000000004", "1e16", "100", "-2147483649",
 ];
 
+/// `base` plus `RDB_EXTRA_SEEDS` (an environment variable, default 0)
+/// more seeds after the last, for longer runs by hand.
+pub fn seeds(base: &[u64]) -> Vec<u64> {
+    let extra: u64 = std::env::var("RDB_EXTRA_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let last = base.iter().copied().max().unwrap_or(0);
+    base.iter().copied().chain((1..=extra).map(|i| last + 1000 * i)).collect()
+}
+
 pub struct Gen {
     pub rng: Rng,
     seq: u64,
