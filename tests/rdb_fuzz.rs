@@ -820,3 +820,234 @@ fn wrong_checksum_is_reported_as_redis_does() {
         assert!(text.contains(&line), "want {:?} in the reference log:\n{}", line, text);
     }
 }
+
+/// A whole file around one key's type byte and body (after the key name).
+fn file_with(version: u32, body: impl Fn(&mut Rio<Vec<u8>>) -> std::io::Result<()>) -> Vec<u8> {
+    let mut r = Rio::new(Vec::new(), true);
+    let mut w = || -> std::io::Result<()> {
+        r.write(format!("REDIS{:04}", version).as_bytes())?;
+        r.write(&[254, 0])?;
+        body(&mut r)?;
+        r.write(&[255])
+    };
+    w().expect("writing to a Vec");
+    let crc = r.cksum;
+    let mut out = r.into_inner();
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Damage aimed at each check, with a valid checksum: each is refused
+/// with Redis's reason, fast and without allocating what the damaged
+/// lengths claim.
+#[test]
+fn crafted_damage_is_refused_with_the_reason() {
+    type Body = Box<dyn Fn(&mut Rio<Vec<u8>>) -> std::io::Result<()>>;
+    let key = |r: &mut Rio<Vec<u8>>, t: u8| -> std::io::Result<()> {
+        r.write(&[t])?;
+        r.save_string(b"k", false)
+    };
+    let zl = |entries: &[&[u8]]| -> Vec<u8> {
+        let mut z = Ziplist::new();
+        for e in entries {
+            z.push(e, Where::Tail);
+        }
+        z.as_bytes().to_vec()
+    };
+    let cases: Vec<(&str, Body, &str)> = vec![
+        ("unknown type", Box::new(move |r| key(r, 99)), "Unknown RDB encoding type 99"),
+        ("stream", Box::new(move |r| key(r, 15)), "Unknown RDB encoding type 15"),
+        ("module", Box::new(move |r| key(r, 7)), "Unknown RDB encoding type 7"),
+        (
+            "NaN score",
+            Box::new(move |r| {
+                key(r, 5)?;
+                r.save_len(1)?;
+                r.save_string(b"m", false)?;
+                r.write(&f64::NAN.to_le_bytes())
+            }),
+            "Zset with NAN score detected",
+        ),
+        (
+            "duplicate zset member",
+            Box::new(move |r| {
+                key(r, 5)?;
+                r.save_len(2)?;
+                r.save_string(b"m", false)?;
+                r.write(&1f64.to_le_bytes())?;
+                r.save_string(b"m", false)?;
+                r.write(&2f64.to_le_bytes())
+            }),
+            "Duplicate zset fields detected",
+        ),
+        (
+            "duplicate set member",
+            Box::new(move |r| {
+                key(r, 2)?;
+                r.save_len(2)?;
+                r.save_string(b"x", false)?;
+                r.save_string(b"x", false)
+            }),
+            "Duplicate set members detected",
+        ),
+        (
+            "duplicate hash field",
+            Box::new(move |r| {
+                key(r, 4)?;
+                r.save_len(2)?;
+                for _ in 0..2 {
+                    r.save_string(b"f", false)?;
+                    r.save_string(b"v", false)?;
+                }
+                Ok(())
+            }),
+            "Duplicate hash fields detected",
+        ),
+        (
+            "hash ziplist with a field twice",
+            Box::new(move |r| {
+                key(r, 13)?;
+                r.save_string(&zl(&[b"f", b"1", b"f", b"2"]), false)
+            }),
+            "Hash ziplist integrity check failed.",
+        ),
+        (
+            "hash ziplist with an odd count",
+            Box::new(move |r| {
+                key(r, 13)?;
+                r.save_string(&zl(&[b"f", b"1", b"g"]), false)
+            }),
+            "Hash ziplist integrity check failed.",
+        ),
+        (
+            "zset ziplist with a score that is no number",
+            Box::new(move |r| {
+                key(r, 12)?;
+                r.save_string(&zl(&[b"m", b"abc"]), false)
+            }),
+            "Zset ziplist integrity check failed.",
+        ),
+        (
+            "intset out of order",
+            Box::new(move |r| {
+                key(r, 11)?;
+                let mut b = vec![2, 0, 0, 0, 2, 0, 0, 0];
+                b.extend_from_slice(&5i16.to_le_bytes());
+                b.extend_from_slice(&3i16.to_le_bytes());
+                r.save_string(&b, false)
+            }),
+            "Intset integrity check failed.",
+        ),
+        (
+            "quicklist node that is no ziplist",
+            Box::new(move |r| {
+                key(r, 14)?;
+                r.save_len(1)?;
+                r.save_string(b"not a ziplist at all", false)
+            }),
+            "Ziplist integrity check failed.",
+        ),
+        (
+            "quicklist 2 with an unknown container",
+            Box::new(move |r| {
+                key(r, 18)?;
+                r.save_len(1)?;
+                r.save_len(7)?;
+                r.save_string(b"x", false)
+            }),
+            "Quicklist integrity check failed.",
+        ),
+        (
+            "huge set length, two members",
+            Box::new(move |r| {
+                key(r, 2)?;
+                r.save_len(1 << 40)?;
+                r.save_string(b"a", false)?;
+                r.save_string(b"b", false)
+            }),
+            // The EOF opcode is read as the third member's length.
+            "Unknown RDB string encoding type 63",
+        ),
+        (
+            "huge list node count",
+            Box::new(move |r| {
+                key(r, 14)?;
+                r.save_len(u64::MAX)
+            }),
+            "Unknown RDB string encoding type 63",
+        ),
+        (
+            "huge string length",
+            Box::new(move |r| {
+                key(r, 0)?;
+                r.save_len(1 << 50)
+            }),
+            "Unexpected EOF",
+        ),
+        (
+            "LZF claiming a huge result",
+            Box::new(move |r| {
+                key(r, 0)?;
+                r.write(&[0xc3])?;
+                r.save_len(4)?;
+                r.save_len(1 << 40)?;
+                r.write(b"abcd")
+            }),
+            "Invalid LZF compressed string",
+        ),
+        (
+            "LZF that does not decompress to its length",
+            Box::new(move |r| {
+                key(r, 0)?;
+                r.write(&[0xc3])?;
+                r.save_len(4)?;
+                r.save_len(10)?;
+                r.write(&[3, b'a', b'b', b'c'])
+            }),
+            "Invalid LZF compressed string",
+        ),
+        (
+            "huge RESIZEDB then a key (loads)",
+            Box::new(move |r| {
+                r.write(&[251])?;
+                r.save_len(1 << 60)?;
+                r.save_len(1 << 60)?;
+                key(r, 0)?;
+                r.save_string(b"v", false)
+            }),
+            "OK",
+        ),
+    ];
+    for (name, body, want) in cases {
+        let data = file_with(9, body);
+        let t = Instant::now();
+        let got = match catch_unwind(AssertUnwindSafe(|| parse_all(&data, default_limits()))) {
+            Ok(Ok(_)) => "OK".to_string(),
+            Ok(Err(e)) => e,
+            Err(_) => panic!("{}: the parser panicked", name),
+        };
+        assert!(got.contains(want), "{}: got {:?}, want {:?}", name, got, want);
+        assert!(t.elapsed() < Duration::from_secs(1), "{}: took {:?}", name, t.elapsed());
+    }
+}
+
+/// A file with the same key twice: Redis 6.2/7.0 panic on it; oxredis
+/// logs Redis's line and stops the start with exit code 1.
+#[test]
+fn duplicate_keys_stop_the_start() {
+    let data = file_with(9, |r| {
+        for v in [b"v", b"w"] {
+            r.write(&[0])?;
+            r.save_string(b"dup", false)?;
+            r.save_string(v, false)?;
+        }
+        Ok(())
+    });
+    let dir = TempDir::new("rdbfuzz-dup");
+    std::fs::write(dir.join("dump.rdb"), &data).expect("write");
+    let (_child, res) = start_on_damaged(&dir);
+    let Err((st, log)) = res else { panic!("started on a file with a duplicated key") };
+    assert_eq!(st.code(), Some(1), "log:\n{}", log);
+    assert!(log.contains("RDB has duplicated key 'dup' in DB 0"), "log:\n{}", log);
+    assert!(log.contains("Terminating server after rdb file reading failure."), "log:\n{}", log);
+}
