@@ -61,6 +61,10 @@ pub const AOF_RW_BUF_BLOCK_SIZE: usize = 10 * 1024 * 1024;
 /// The child reads the diff every this many bytes of output
 /// (`AOF_READ_DIFF_INTERVAL_BYTES`).
 const AOF_READ_DIFF_INTERVAL_BYTES: u64 = 10 * 1024;
+/// The final diff reads stop early once a window of this many ms brings
+/// less than `AOF_DIFF_WINDOW_MIN_BYTES` (the parent has no backlog).
+const AOF_DIFF_WINDOW_MS: i64 = 10;
+const AOF_DIFF_WINDOW_MIN_BYTES: usize = 64 * 1024;
 /// fsync the temp file every this many bytes (`REDIS_AUTOSYNC_BYTES`).
 const REDIS_AUTOSYNC_BYTES: u64 = 32 * 1024 * 1024;
 /// Items per command in a rewritten AOF (`AOF_REWRITE_ITEMS_PER_CMD`).
@@ -768,16 +772,32 @@ impl Server {
         // Read more diff while it keeps coming: at most 1 s, and stop after
         // 20 ms in a row without data (the parent may produce diff faster
         // than we can read it forever).
+        // Redis 6.2's loop exists so that a parent with a backlog in its
+        // rewrite buffer hands it over before the stop; with a steady
+        // writer the data never pauses for 20 ms and the loop always used
+        // its full second. oxredis also stops when a 10 ms window brings
+        // less than one pipe buffer (64 KiB): the parent is then keeping
+        // up, and what it writes after the stop is as small either way.
         let data_fd = self.aof.rewrite.pipe_read_data_from_parent;
         let mut nodata = 0;
         let start = crate::util::mstime();
+        let mut window_start = start;
+        let mut window_bytes = 0usize;
         while crate::util::mstime() - start < 1000 && nodata < 20 {
+            let now = crate::util::mstime();
+            if now - window_start >= AOF_DIFF_WINDOW_MS {
+                if window_bytes < AOF_DIFF_WINDOW_MIN_BYTES {
+                    break;
+                }
+                window_start = now;
+                window_bytes = 0;
+            }
             if !wait_readable(data_fd, 1) {
                 nodata += 1;
                 continue;
             }
             nodata = 0;
-            self.aof_read_diff_from_parent();
+            window_bytes += self.aof_read_diff_from_parent();
         }
 
         // Ask the parent to stop sending diff, and wait for its answer at
