@@ -563,6 +563,44 @@ fn preamble_rewrite_of_every_type_reloads_here_and_in_the_reference() {
     assert_eq!(digest(&mut rc), d, "the reference loads our preamble AOF to the same dataset");
 }
 
+#[test]
+fn redis_7_base_rdb_and_incr_aof_load_as_one_preamble_aof() {
+    if !common::reference_installed() {
+        eprintln!("SKIPPED: redis-server not installed");
+        return;
+    }
+    // Redis 7.0 keeps a rewritten AOF as an RDB base file plus an incr
+    // file of commands: together they are exactly a 6.2 preamble AOF.
+    let rdir = TempDir::new("aofrw-ref7-base");
+    let r = spawn("redis-server", &rdir.path, None, &["--appendonly", "yes"], false);
+    let mut rc = r.conn();
+    fill_every_type(&mut rc);
+    bgrewriteaof_ok(&mut rc);
+    wait_rewrite_done(&mut rc, Duration::from_secs(30));
+    rc.q("SELECT 1");
+    rc.q("RPUSH after-base a b c");
+    rc.q("INCR counter");
+    let d = digest(&mut rc);
+    drop(rc);
+    drop(r);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(rdir.join("appendonlydir"))
+        .expect("appendonlydir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    let base = files.iter().find(|p| p.to_string_lossy().ends_with(".base.rdb")).expect("base file");
+    let incr = files.iter().find(|p| p.to_string_lossy().ends_with(".incr.aof")).expect("incr file");
+    let mut bytes = std::fs::read(base).expect("base");
+    assert!(bytes.starts_with(b"REDIS0010"));
+    bytes.extend(std::fs::read(incr).expect("incr"));
+    let dir = TempDir::new("aofrw-ref7-base-ox");
+    std::fs::write(dir.join("appendonly.aof"), &bytes).expect("write");
+    let p = start_aof(&dir.path, &[]);
+    let mut c = p.conn();
+    assert_eq!(digest(&mut c), d, "oxredis loads Redis 7's base + incr to the same dataset");
+    assert!(p.log_text().contains("Reading the remaining AOF tail..."));
+}
+
 // ---------------------------------------------------------------------------
 // The mechanism
 
