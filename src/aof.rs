@@ -919,6 +919,21 @@ mod tests {
     }
 
     #[test]
+    fn failed_bgsave_denies_writes_only_with_save_points_and_stop_writes() {
+        let mut s = Server::new(crate::config::Config::with_defaults()).unwrap();
+        assert_eq!(s.write_commands_denied_by_disk_error(), None);
+        s.rdb.lastbgsave_ok = false;
+        assert_eq!(s.write_commands_denied_by_disk_error().as_deref(), Some(RDB_MISCONF));
+        assert!(RDB_MISCONF.contains("unable to persist to disk. Commands that may modify"));
+        assert!(RDB_MISCONF.contains("during writes if RDB snapshotting fails (stop-writes"));
+        s.config.stop_writes_on_bgsave_err = false;
+        assert_eq!(s.write_commands_denied_by_disk_error(), None);
+        s.config.stop_writes_on_bgsave_err = true;
+        s.config.save_params.clear();
+        assert_eq!(s.write_commands_denied_by_disk_error(), None);
+    }
+
+    #[test]
     fn reader_classifies_damage() {
         let mut line = Vec::new();
         let mut ok = BufReader::new(&b"*1\r\n$4\r\nPING\r\n"[..]);

@@ -1819,6 +1819,65 @@ rename-command FLUSHALL ""
         }
     }
 
+    /// A file's first `save` line replaces the defaults and later lines
+    /// add to it; `save ""` clears; a line holds one pair or several.
+    #[test]
+    fn save_lines_add_up_and_empty_clears() {
+        let params = |text: &str| load(text).map(|c| c.save_params).map_err(|e| e.msg);
+        assert_eq!(params(""), Ok(vec![(3600, 1), (300, 100), (60, 10000)]));
+        assert_eq!(params("save 900 1\nsave 300 10\n"), Ok(vec![(900, 1), (300, 10)]));
+        assert_eq!(params("save 900 1 300 10\nsave 60 0\n"), Ok(vec![(900, 1), (300, 10), (60, 0)]));
+        assert_eq!(params("save \"900 1\"\n"), Ok(vec![(900, 1)]));
+        assert_eq!(params("save 900 1\nsave \"\"\n"), Ok(vec![]));
+        assert_eq!(params("save \"\"\nsave 20 3\n"), Ok(vec![(20, 3)]));
+        for bad in ["save 0 1", "save 10 -1", "save 10", "save a 1", "save 10 1 20"] {
+            assert_eq!(params(bad), Err("Invalid save parameters".to_string()), "{}", bad);
+        }
+        // CONFIG SET splits on single spaces, as 6.2's sdssplitlen.
+        assert_eq!(split_save_value("10 1"), vec!["10", "1"]);
+        assert_eq!(split_save_value("10  1").len(), 3);
+        let mut c = Config::with_defaults();
+        let def = lookup("save").unwrap();
+        assert!(def.set(&mut c, &split_save_value("10  1")).is_err());
+        assert!(def.set(&mut c, &split_save_value("10 1 ")).is_err());
+        assert!(def.set(&mut c, &split_save_value("5 0 7 3")).is_ok());
+        assert_eq!(def.get(&c), "5 0 7 3");
+        assert!(def.set(&mut c, &split_save_value("")).is_ok());
+        assert_eq!(def.get(&c), "");
+    }
+
+    /// CONFIG REWRITE writes one `save` line per save point even at the
+    /// defaults, and `save ""` when there are none.
+    #[test]
+    fn rewrite_writes_save_points() {
+        let dir = std::env::temp_dir().join(format!("oxredis-config-save-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("s.conf");
+        let path_s = path.to_string_lossy().into_owned();
+        let rewritten = |c: Config, before: &str| -> String {
+            assert!(std::fs::write(&path, before).is_ok());
+            let server = match Server::new(c) {
+                Ok(s) => s,
+                Err(e) => panic!("{}", e),
+            };
+            assert_eq!(rewrite_config(&server, &path_s), Ok(()));
+            std::fs::read_to_string(&path).unwrap_or_default()
+        };
+        let out = rewritten(Config::with_defaults(), "port 7000\n");
+        assert!(out.contains("save 3600 1\nsave 300 100\nsave 60 10000\n"), "{}", out);
+        let mut c = Config::with_defaults();
+        c.save_params.clear();
+        let out = rewritten(c, "save 900 1\n# a comment\nsave 300 10\n");
+        assert_eq!(out, "save \"\"\n# a comment\n");
+        let mut c = Config::with_defaults();
+        c.save_params = vec![(10, 2), (20, 0)];
+        let out = rewritten(c, "save 900 1\n");
+        assert_eq!(out, "save 10 2\nsave 20 0\n");
+        let _ = std::fs::remove_dir_all(&dir);
+        let back = load(&out).map(|c| c.save_params).unwrap_or_default();
+        assert_eq!(back, vec![(10, 2), (20, 0)]);
+    }
+
     #[test]
     fn config_get_globs() {
         let c = Config::with_defaults();

@@ -503,8 +503,24 @@ impl Server {
         }
     }
 
-    /// Stops a running background save for SHUTDOWN (`killRDBChild` plus
-    /// `rdbRemoveTempFile`): SIGUSR1 ends it without an error, and its temp
+    /// After FLUSHALL (the RDB part of `flushAllDataAndResetRDB`): a
+    /// running background save would write the old dataset, so it is
+    /// stopped; with save points set, the empty dataset is saved at once.
+    /// `dirty` is kept so that FLUSHALL still propagates.
+    pub fn rdb_reset_after_flushall(&mut self) {
+        if self.child.child_type == crate::fork::ChildType::Rdb {
+            self.kill_rdb_child();
+        }
+        if !self.config.save_params.is_empty() {
+            let saved_dirty = self.dirty;
+            let filename = self.config.dbfilename.clone();
+            let _ = self.rdb_save(&filename);
+            self.dirty = saved_dirty;
+        }
+    }
+
+    /// Stops a running background save for SHUTDOWN or FLUSHALL
+    /// (`killRDBChild` plus `rdbRemoveTempFile`): SIGUSR1 ends it without an error, and its temp
     /// file goes at once; the cron reaps it later if the server lives on.
     pub fn kill_rdb_child(&mut self) {
         if self.child.child_type != crate::fork::ChildType::Rdb {
