@@ -1,5 +1,9 @@
-//! RDB snapshots, writer side (mirrors rdb.c's save path). The loader,
-//! BGSAVE, save points and the AOF preamble come with the rest of issue 8.
+//! RDB snapshots, writer side (mirrors rdb.c's save path): the format
+//! below, SAVE, BGSAVE in a fork child, and what else starts a save —
+//! save points checked by the cron, FLUSHALL, and SHUTDOWN's final
+//! snapshot (`Server::prepare_for_shutdown`). A failed background save
+//! denies writes with `-MISCONF` (`Server::write_commands_denied_by_disk_error`
+//! in aof.rs) until a save succeeds.
 //!
 //! A file is:
 //! 1. `REDIS0009` (RDB version 9, what Redis 5.0–6.2 write);

@@ -12,7 +12,8 @@
 //!    and `call` (run, time for SLOWLOG and commandstats, count dirty
 //!    changes, propagate).
 //! 4. SIGTERM/SIGINT set a flag; the cron notices it and shuts down
-//!    cleanly (`prepare_for_shutdown`).
+//!    cleanly (`prepare_for_shutdown`), saving the final RDB snapshot
+//!    when save points are set, as SHUTDOWN does.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::os::unix::io::RawFd;
