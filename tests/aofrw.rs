@@ -583,13 +583,15 @@ fn redis_7_base_rdb_and_incr_aof_load_as_one_preamble_aof() {
     let d = digest(&mut rc);
     drop(rc);
     drop(r);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(rdir.join("appendonlydir"))
-        .expect("appendonlydir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    files.sort();
-    let base = files.iter().find(|p| p.to_string_lossy().ends_with(".base.rdb")).expect("base file");
-    let incr = files.iter().find(|p| p.to_string_lossy().ends_with(".incr.aof")).expect("incr file");
+    // The manifest names the current base and incr files (older ones may
+    // still be on disk): lines "file <name> seq <n> type b|i".
+    let adir = rdir.join("appendonlydir");
+    let manifest = std::fs::read_to_string(adir.join("appendonly.aof.manifest")).expect("manifest");
+    let file_of = |t: &str| -> PathBuf {
+        let line = manifest.lines().filter(|l| l.ends_with(&format!("type {}", t))).last().expect("manifest line");
+        adir.join(line.split(' ').nth(1).expect("file name"))
+    };
+    let (base, incr) = (file_of("b"), file_of("i"));
     let mut bytes = std::fs::read(base).expect("base");
     assert!(bytes.starts_with(b"REDIS0010"));
     bytes.extend(std::fs::read(incr).expect("incr"));
@@ -719,7 +721,16 @@ fn bgrewriteaof_replies_and_refuses_a_second_one() {
     assert_eq!(c.q("CONFIG SET rdb-key-save-delay 0"), Reply::ok());
     wait_rewrite_done(&mut c, Duration::from_secs(60));
     c.q("SET after-on 1");
-    let cmds = parse_aof(&std::fs::read(dir.join("appendonly.aof")).expect("aof"));
+    // With everysec a write waits (up to 2 s) while a background fsync is
+    // still running, as in Redis: poll for it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let cmds = loop {
+        let cmds = parse_aof(&std::fs::read(dir.join("appendonly.aof")).expect("aof"));
+        if cmds.iter().any(|c| c[0] == b"SET" && c[1] == b"after-on") || Instant::now() > deadline {
+            break cmds;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(cmds.iter().any(|c| c[0] == b"SET" && c[1] == b"during-wait"), "the diff reached the file");
     assert!(cmds.iter().any(|c| c[0] == b"SET" && c[1] == b"after-on"));
     assert_eq!(info_field(&mut c, "persistence", "aof_last_bgrewrite_status"), "ok");
