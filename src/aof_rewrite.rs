@@ -264,6 +264,36 @@ struct Rio {
     buffered: u64,
 }
 
+/// The rewrite child's bookkeeping after each key: read the diff every
+/// `AOF_READ_DIFF_INTERVAL_BYTES` of output (so the parent's buffer stays
+/// small), report progress to the parent every second.
+struct ChildProgress {
+    processed: u64,
+    key_count: u64,
+    updated_time: i64,
+}
+
+impl ChildProgress {
+    fn new() -> Self {
+        ChildProgress { processed: 0, key_count: 0, updated_time: crate::util::mstime() }
+    }
+
+    fn key_done(&mut self, s: &mut Server, written: u64) {
+        if written > self.processed + AOF_READ_DIFF_INTERVAL_BYTES {
+            self.processed = written;
+            s.aof_read_diff_from_parent();
+        }
+        if self.key_count & 1023 == 0 {
+            let t = crate::util::mstime();
+            if t - self.updated_time >= 1000 {
+                s.send_child_info(ChildInfoType::CurrentInfo, self.key_count, "AOF rewrite");
+                self.updated_time = t;
+            }
+        }
+        self.key_count += 1;
+    }
+}
+
 /// So the RDB writer can write an AOF's preamble through it.
 impl Write for Rio {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -648,9 +678,7 @@ impl Server {
     /// In the child: the dataset as commands (`rewriteAppendOnlyFileRio`).
     /// Keys already expired are left out.
     fn rewrite_append_only_file_rio(&mut self, r: &mut Rio, dbs: &[Db]) -> std::io::Result<()> {
-        let mut processed = 0u64;
-        let mut key_count = 0u64;
-        let mut updated_time = crate::util::mstime();
+        let mut progress = ChildProgress::new();
         let now = crate::util::mstime();
         for db in dbs {
             if db.size() == 0 {
@@ -669,19 +697,7 @@ impl Server {
                     r.write_bulk_string(k)?;
                     r.write_bulk_long_long(w)?;
                 }
-                // Take some diff now, so the parent's buffer stays small.
-                if r.processed_bytes > processed + AOF_READ_DIFF_INTERVAL_BYTES {
-                    processed = r.processed_bytes;
-                    self.aof_read_diff_from_parent();
-                }
-                if key_count & 1023 == 0 {
-                    let t = crate::util::mstime();
-                    if t - updated_time >= 1000 {
-                        self.send_child_info(ChildInfoType::CurrentInfo, key_count, "AOF rewrite");
-                        updated_time = t;
-                    }
-                }
-                key_count += 1;
+                progress.key_done(self, r.processed_bytes);
                 if self.config.rdb_key_save_delay != 0 {
                     debug_delay(self.config.rdb_key_save_delay);
                 }
@@ -696,24 +712,9 @@ impl Server {
     fn rewrite_rdb_preamble(&mut self, r: &mut Rio, dbs: &[Db]) -> std::io::Result<()> {
         let params = self.rdb_save_params();
         let checksum = self.config.stored_bool("rdbchecksum").unwrap_or(true);
-        let mut processed = 0u64;
-        let mut key_count = 0u64;
-        let mut updated_time = crate::util::mstime();
+        let mut progress = ChildProgress::new();
         let mut rr = crate::rdb::Rio::new(&mut *r, checksum);
-        crate::rdb::rdb_save_dbs(&mut rr, dbs, &params, true, |written| {
-            if written > processed + AOF_READ_DIFF_INTERVAL_BYTES {
-                processed = written;
-                self.aof_read_diff_from_parent();
-            }
-            if key_count & 1023 == 0 {
-                let t = crate::util::mstime();
-                if t - updated_time >= 1000 {
-                    self.send_child_info(ChildInfoType::CurrentInfo, key_count, "AOF rewrite");
-                    updated_time = t;
-                }
-            }
-            key_count += 1;
-        })?;
+        crate::rdb::rdb_save_dbs(&mut rr, dbs, &params, true, |written| progress.key_done(self, written))?;
         let ck = if checksum { rr.cksum } else { 0 };
         rr.write(&ck.to_le_bytes())
     }
