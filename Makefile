@@ -38,7 +38,7 @@ bench: all
 
 # The background AOF rewrite of 1M keys under a write load, beside
 # redis-server: wall time, fork time, p99 during it, peak RSS parent+child.
-# Knobs: BENCH_RW_KEYS, BENCH_RW_ROUNDS, BENCH_RW_WINDOW.
+# Knobs: BENCH_RW_KEYS, BENCH_RW_ROUNDS, BENCH_RW_WINDOW, BENCH_RW_PREAMBLE.
 bench-rewrite: all
 	bench/rewrite.sh
 

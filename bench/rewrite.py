@@ -2,8 +2,9 @@
 """The background AOF rewrite benchmark behind `make bench-rewrite`.
 
 For oxredis and (when installed) the reference redis-server, with the same
-configuration (appendonly yes, appendfsync everysec, auto-rewrite off,
-aof-use-rdb-preamble no so that both write the pure AOF form):
+configuration (appendonly yes, appendfsync everysec, auto-rewrite off),
+once with aof-use-rdb-preamble no (both write the pure AOF form) and once
+with yes (both write an RDB snapshot first; BENCH_RW_PREAMBLE="no yes"):
 
 1. start the server, DEBUG POPULATE <keys> (1M by default);
 2. start redis-benchmark writing throughout (SET of random keys among
@@ -144,13 +145,13 @@ def aof_bytes(d):
     return total
 
 
-def start_server(name, binary, tmp):
+def start_server(name, binary, tmp, preamble):
     port = free_port()
     d = tempfile.mkdtemp(prefix=name + ".", dir=tmp)
     log = os.path.join(d, "log")
     argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", d, "--save", "",
             "--logfile", log, "--appendonly", "yes", "--appendfsync", "everysec",
-            "--auto-aof-rewrite-percentage", "0", "--aof-use-rdb-preamble", "no"]
+            "--auto-aof-rewrite-percentage", "0", "--aof-use-rdb-preamble", preamble]
     ver = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
     if "v=7" in ver or "v=8" in ver:
         argv += ["--enable-debug-command", "yes"]
@@ -167,8 +168,8 @@ def start_server(name, binary, tmp):
     raise SystemExit("bench-rewrite: %s did not start" % name)
 
 
-def run_one(name, binary, keys, window, tmp):
-    proc, port, d = start_server(name, binary, tmp)
+def run_one(name, binary, keys, window, tmp, preamble):
+    proc, port, d = start_server(name, binary, tmp, preamble)
     try:
         c = Client(port)
         c.cmd("DEBUG", "POPULATE", keys)
@@ -250,13 +251,18 @@ def main():
     servers = [("oxredis", ox)] + ([("redis", ref)] if ref else [])
     if not ref:
         print("NOTE: redis-server not installed: oxredis only, no ratios")
+    for preamble in os.environ.get("BENCH_RW_PREAMBLE", "no yes").split():
+        run_mode(servers, ref, keys, rounds, window, preamble)
+
+
+def run_mode(servers, ref, keys, rounds, window, preamble):
     tmp = tempfile.mkdtemp(prefix="oxredis-bench-rewrite.")
     results = {n: [] for n, _ in servers}
     try:
         for r in range(rounds):
             order = servers if r % 2 == 0 else list(reversed(servers))
             for name, binary in order:
-                res = run_one(name, binary, keys, window, tmp)
+                res = run_one(name, binary, keys, window, tmp, preamble)
                 results[name].append(res)
                 print("round %d %-8s wall %.3f s  fork %d us  p99 %.3f ms (worst window %.3f)  %.0f SET/s  "
                       "peak RSS %.1f MB (PSS %.1f MB, parent before %.1f MB)  status %s  aof %d bytes" % (
@@ -270,8 +276,8 @@ def main():
         return statistics.median(x[key] for x in results[name])
 
     print()
-    print("bench-rewrite: %d keys (DEBUG POPULATE), redis-benchmark SET -c 50 throughout, %d rounds, medians" % (
-        keys, rounds))
+    print("bench-rewrite: %d keys (DEBUG POPULATE), aof-use-rdb-preamble %s, redis-benchmark SET -c 50 "
+          "throughout, %d rounds, medians" % (keys, preamble, rounds))
     rows = [
         ("rewrite wall time (s)", "wall", "%.3f"),
         ("fork time (latest_fork_usec)", "fork_us", "%d"),

@@ -9,6 +9,7 @@
 #   BENCH_RW_KEYS    keys to populate (default 1000000)
 #   BENCH_RW_ROUNDS  rounds per server, order alternating (default 3)
 #   BENCH_RW_WINDOW  requests per redis-benchmark result window (default 20000)
+#   BENCH_RW_PREAMBLE  aof-use-rdb-preamble values to run (default "no yes")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v redis-benchmark >/dev/null || { echo "bench-rewrite: redis-benchmark not installed (apt-get install redis-tools)"; exit 1; }

@@ -113,6 +113,11 @@ impl Default for Aof {
     }
 }
 
+/// The `-MISCONF` reply while background saves fail (`shared.bgsaveerr`).
+pub const RDB_MISCONF: &str = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. \
+Commands that may modify the data set are disabled, because this instance is configured to report errors during writes \
+if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
 /// Appends `*<argc>\r\n` and each argument as a bulk string
 /// (`catAppendOnlyGenericCommand`).
 pub fn cat_command<'a, I: IntoIterator<Item = &'a [u8]>>(buf: &mut Vec<u8>, argc: usize, args: I) {
@@ -389,11 +394,17 @@ impl Server {
         }
     }
 
-    /// The `-MISCONF` error while AOF writes fail, if they do
-    /// (`writeCommandsDeniedByDiskError` for the AOF case).
-    /// A failed write, or a failed background fsync (Redis 6.2's
-    /// `aof_bio_fsync_status`), both count.
-    pub fn aof_write_error_message(&self) -> Option<String> {
+    /// The `-MISCONF` error for write commands (and PING) while the server
+    /// cannot persist, if it cannot (`writeCommandsDeniedByDiskError` and
+    /// `writeCommandsGetDiskErrorMessage`):
+    /// - RDB: the last background save failed, save points are set and
+    ///   `stop-writes-on-bgsave-error` is on (until a save succeeds);
+    /// - AOF: a failed write, or a failed background fsync (Redis 6.2's
+    ///   `aof_bio_fsync_status`), until a write or fsync succeeds.
+    pub fn write_commands_denied_by_disk_error(&self) -> Option<String> {
+        if !self.rdb.lastbgsave_ok && self.config.stop_writes_on_bgsave_err && !self.config.save_params.is_empty() {
+            return Some(RDB_MISCONF.to_string());
+        }
         if self.aof.state != AofStatus::On {
             return None;
         }
@@ -912,11 +923,11 @@ mod tests {
         let mut s = Server::new(crate::config::Config::with_defaults()).unwrap();
         s.aof.bio = Some(Bio::start().unwrap());
         s.aof.state = AofStatus::On;
-        assert_eq!(s.aof_write_error_message(), None);
+        assert_eq!(s.write_commands_denied_by_disk_error(), None);
         assert!(s.aof_last_write_status_ok());
         let errno = Arc::clone(&s.aof.bio.as_ref().unwrap().last_fsync_errno);
         errno.store(libc::EIO as usize, std::sync::atomic::Ordering::SeqCst);
-        let msg = s.aof_write_error_message().unwrap();
+        let msg = s.write_commands_denied_by_disk_error().unwrap();
         assert!(msg.starts_with("-MISCONF Errors writing to the AOF file: Input/output error"), "{}", msg);
         assert!(!s.aof_last_write_status_ok());
         // A good fsync clears it.
@@ -925,14 +936,29 @@ mod tests {
         let fd = std::os::unix::io::AsRawFd::as_raw_fd(&f);
         s.aof.bio.as_ref().unwrap().submit(JobType::AofFsync, fd);
         s.aof.bio.as_ref().unwrap().drain(JobType::AofFsync);
-        assert_eq!(s.aof_write_error_message(), None);
+        assert_eq!(s.write_commands_denied_by_disk_error(), None);
         assert!(s.aof_last_write_status_ok());
         // With AOF off nothing is refused.
         errno.store(libc::EIO as usize, std::sync::atomic::Ordering::SeqCst);
         s.aof.state = AofStatus::Off;
-        assert_eq!(s.aof_write_error_message(), None);
+        assert_eq!(s.write_commands_denied_by_disk_error(), None);
         drop(f);
         let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn failed_bgsave_denies_writes_only_with_save_points_and_stop_writes() {
+        let mut s = Server::new(crate::config::Config::with_defaults()).unwrap();
+        assert_eq!(s.write_commands_denied_by_disk_error(), None);
+        s.rdb.lastbgsave_ok = false;
+        assert_eq!(s.write_commands_denied_by_disk_error().as_deref(), Some(RDB_MISCONF));
+        assert!(RDB_MISCONF.contains("unable to persist to disk. Commands that may modify"));
+        assert!(RDB_MISCONF.contains("during writes if RDB snapshotting fails (stop-writes"));
+        s.config.stop_writes_on_bgsave_err = false;
+        assert_eq!(s.write_commands_denied_by_disk_error(), None);
+        s.config.stop_writes_on_bgsave_err = true;
+        s.config.save_params.clear();
+        assert_eq!(s.write_commands_denied_by_disk_error(), None);
     }
 
     #[test]

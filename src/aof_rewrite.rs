@@ -61,6 +61,10 @@ pub const AOF_RW_BUF_BLOCK_SIZE: usize = 10 * 1024 * 1024;
 /// The child reads the diff every this many bytes of output
 /// (`AOF_READ_DIFF_INTERVAL_BYTES`).
 const AOF_READ_DIFF_INTERVAL_BYTES: u64 = 10 * 1024;
+/// The final diff reads stop early once a window of this many ms brings
+/// less than `AOF_DIFF_WINDOW_MIN_BYTES` (the parent has no backlog).
+const AOF_DIFF_WINDOW_MS: i64 = 10;
+const AOF_DIFF_WINDOW_MIN_BYTES: usize = 64 * 1024;
 /// fsync the temp file every this many bytes (`REDIS_AUTOSYNC_BYTES`).
 const REDIS_AUTOSYNC_BYTES: u64 = 32 * 1024 * 1024;
 /// Items per command in a rewritten AOF (`AOF_REWRITE_ITEMS_PER_CMD`).
@@ -258,6 +262,36 @@ struct Rio {
     processed_bytes: u64,
     autosync: u64,
     buffered: u64,
+}
+
+/// The rewrite child's bookkeeping after each key: read the diff every
+/// `AOF_READ_DIFF_INTERVAL_BYTES` of output (so the parent's buffer stays
+/// small), report progress to the parent every second.
+struct ChildProgress {
+    processed: u64,
+    key_count: u64,
+    updated_time: i64,
+}
+
+impl ChildProgress {
+    fn new() -> Self {
+        ChildProgress { processed: 0, key_count: 0, updated_time: crate::util::mstime() }
+    }
+
+    fn key_done(&mut self, s: &mut Server, written: u64) {
+        if written > self.processed + AOF_READ_DIFF_INTERVAL_BYTES {
+            self.processed = written;
+            s.aof_read_diff_from_parent();
+        }
+        if self.key_count & 1023 == 0 {
+            let t = crate::util::mstime();
+            if t - self.updated_time >= 1000 {
+                s.send_child_info(ChildInfoType::CurrentInfo, self.key_count, "AOF rewrite");
+                self.updated_time = t;
+            }
+        }
+        self.key_count += 1;
+    }
 }
 
 /// So the RDB writer can write an AOF's preamble through it.
@@ -644,9 +678,7 @@ impl Server {
     /// In the child: the dataset as commands (`rewriteAppendOnlyFileRio`).
     /// Keys already expired are left out.
     fn rewrite_append_only_file_rio(&mut self, r: &mut Rio, dbs: &[Db]) -> std::io::Result<()> {
-        let mut processed = 0u64;
-        let mut key_count = 0u64;
-        let mut updated_time = crate::util::mstime();
+        let mut progress = ChildProgress::new();
         let now = crate::util::mstime();
         for db in dbs {
             if db.size() == 0 {
@@ -665,19 +697,7 @@ impl Server {
                     r.write_bulk_string(k)?;
                     r.write_bulk_long_long(w)?;
                 }
-                // Take some diff now, so the parent's buffer stays small.
-                if r.processed_bytes > processed + AOF_READ_DIFF_INTERVAL_BYTES {
-                    processed = r.processed_bytes;
-                    self.aof_read_diff_from_parent();
-                }
-                if key_count & 1023 == 0 {
-                    let t = crate::util::mstime();
-                    if t - updated_time >= 1000 {
-                        self.send_child_info(ChildInfoType::CurrentInfo, key_count, "AOF rewrite");
-                        updated_time = t;
-                    }
-                }
-                key_count += 1;
+                progress.key_done(self, r.processed_bytes);
                 if self.config.rdb_key_save_delay != 0 {
                     debug_delay(self.config.rdb_key_save_delay);
                 }
@@ -692,24 +712,9 @@ impl Server {
     fn rewrite_rdb_preamble(&mut self, r: &mut Rio, dbs: &[Db]) -> std::io::Result<()> {
         let params = self.rdb_save_params();
         let checksum = self.config.stored_bool("rdbchecksum").unwrap_or(true);
-        let mut processed = 0u64;
-        let mut key_count = 0u64;
-        let mut updated_time = crate::util::mstime();
+        let mut progress = ChildProgress::new();
         let mut rr = crate::rdb::Rio::new(&mut *r, checksum);
-        crate::rdb::rdb_save_dbs(&mut rr, dbs, &params, true, |written| {
-            if written > processed + AOF_READ_DIFF_INTERVAL_BYTES {
-                processed = written;
-                self.aof_read_diff_from_parent();
-            }
-            if key_count & 1023 == 0 {
-                let t = crate::util::mstime();
-                if t - updated_time >= 1000 {
-                    self.send_child_info(ChildInfoType::CurrentInfo, key_count, "AOF rewrite");
-                    updated_time = t;
-                }
-            }
-            key_count += 1;
-        })?;
+        crate::rdb::rdb_save_dbs(&mut rr, dbs, &params, true, |written| progress.key_done(self, written))?;
         let ck = if checksum { rr.cksum } else { 0 };
         rr.write(&ck.to_le_bytes())
     }
@@ -768,16 +773,32 @@ impl Server {
         // Read more diff while it keeps coming: at most 1 s, and stop after
         // 20 ms in a row without data (the parent may produce diff faster
         // than we can read it forever).
+        // Redis 6.2's loop exists so that a parent with a backlog in its
+        // rewrite buffer hands it over before the stop; with a steady
+        // writer the data never pauses for 20 ms and the loop always used
+        // its full second. oxredis also stops when a 10 ms window brings
+        // less than one pipe buffer (64 KiB): the parent is then keeping
+        // up, and what it writes after the stop is as small either way.
         let data_fd = self.aof.rewrite.pipe_read_data_from_parent;
         let mut nodata = 0;
         let start = crate::util::mstime();
+        let mut window_start = start;
+        let mut window_bytes = 0usize;
         while crate::util::mstime() - start < 1000 && nodata < 20 {
+            let now = crate::util::mstime();
+            if now - window_start >= AOF_DIFF_WINDOW_MS {
+                if window_bytes < AOF_DIFF_WINDOW_MIN_BYTES {
+                    break;
+                }
+                window_start = now;
+                window_bytes = 0;
+            }
             if !wait_readable(data_fd, 1) {
                 nodata += 1;
                 continue;
             }
             nodata = 0;
-            self.aof_read_diff_from_parent();
+            window_bytes += self.aof_read_diff_from_parent();
         }
 
         // Ask the parent to stop sending diff, and wait for its answer at

@@ -14,7 +14,7 @@
 //!
 //! A failed background fsync is remembered (`last_fsync_errno`, Redis's
 //! `aof_bio_fsync_status`): write commands get `-MISCONF` until a later
-//! fsync succeeds (see `Server::aof_write_error_message`).
+//! fsync succeeds (see `Server::write_commands_denied_by_disk_error`).
 //!
 //! Threads never touch the keyspace. A forked child must not use bio: the
 //! threads do not exist in the child.

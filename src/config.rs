@@ -132,7 +132,18 @@ pub struct Config {
     /// negative: sleep 1 µs with probability 1/|n|).
     pub rdb_key_save_delay: i64,
     pub dbfilename: String,
+    /// Save points, `(seconds, changes)` (`server.saveparams`): the cron
+    /// starts a BGSAVE once `changes` writes are older than `seconds`.
     pub save_params: Vec<(i64, i64)>,
+    /// A config file's first `save` line replaces the defaults, later ones
+    /// add to it (Redis's `save_loaded`).
+    pub save_loaded: bool,
+    /// `stop-writes-on-bgsave-error`: `-MISCONF` for writes while the last
+    /// background save failed and save points are set.
+    pub stop_writes_on_bgsave_err: bool,
+    /// `rdb-del-sync-files`: no effect without replication (oxredis never
+    /// writes replication sync files).
+    pub rdb_del_sync_files: bool,
     pub latency_monitor_threshold: i64,
     pub supervised: i32,
     pub set_proc_title: bool,
@@ -465,15 +476,24 @@ fn get_save(c: &Config) -> String {
 }
 
 fn set_save(c: &mut Config, args: &[String]) -> Result<(), String> {
-    // `save ""` clears; otherwise pairs of <seconds> <changes>.
-    if args.len() == 1 && args[0].is_empty() {
-        c.save_params.clear();
-        return Ok(());
-    }
-    if args.is_empty() || !args.len().is_multiple_of(2) {
+    // `save ""` clears; otherwise pairs of <seconds> <changes>, seconds
+    // at least 1, changes at least 0 (`setConfigSaveOption`).
+    if args.is_empty() {
         return Err("Invalid save parameters".into());
     }
-    let mut v = Vec::new();
+    // One argument holding several (`--save "900 1 300 10"`) is split,
+    // as Redis 7 does for its multi-argument options.
+    let split: Vec<String>;
+    let args = if args.len() == 1 {
+        split = args[0].split_ascii_whitespace().map(String::from).collect();
+        &split[..]
+    } else {
+        args
+    };
+    if !args.len().is_multiple_of(2) {
+        return Err("Invalid save parameters".into());
+    }
+    let mut v = Vec::with_capacity(args.len() / 2);
     for p in args.chunks(2) {
         match (p[0].parse::<i64>(), p[1].parse::<i64>()) {
             (Ok(s), Ok(ch)) if s >= 1 && ch >= 0 => v.push((s, ch)),
@@ -482,6 +502,15 @@ fn set_save(c: &mut Config, args: &[String]) -> Result<(), String> {
     }
     c.save_params = v;
     Ok(())
+}
+
+/// CONFIG SET save's value split as 6.2 does (`sdssplitlen` on single
+/// spaces: doubled or trailing spaces make empty, invalid arguments).
+pub fn split_save_value(v: &str) -> Vec<String> {
+    if v.is_empty() {
+        return vec![String::new()];
+    }
+    v.split(' ').map(String::from).collect()
 }
 
 fn get_client_obuf_limits(c: &Config) -> String {
@@ -711,7 +740,7 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     ConfigDef {
         name: "save",
         alias: None,
-        flags: NOT_IMPLEMENTED,
+        flags: 0,
         apply: None,
         kind: Kind::Special { get: get_save, set: set_save, default: &["3600 1 300 100 60 10000"] },
     },
@@ -775,11 +804,12 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     stored_int!("tls-session-cache-size", None, 20 * 1024, 0, INT_MAX, 0),
     stored_int!("tls-session-cache-timeout", None, 300, 0, INT_MAX, 0),
     // Snapshotting.
-    stored_bool!("stop-writes-on-bgsave-error", None, true, 0),
-    stored_bool!("rdbcompression", None, true, 0),
-    stored_bool!("rdbchecksum", None, true, IMMUTABLE),
+    bool_cfg!("stop-writes-on-bgsave-error", None, stop_writes_on_bgsave_err, true, 0, None),
+    // Built (the RDB writer reads them), kept as stored text.
+    ConfigDef { name: "rdbcompression", alias: None, flags: 0, apply: None, kind: Kind::Stored(Stored::Bool(true)) },
+    ConfigDef { name: "rdbchecksum", alias: None, flags: IMMUTABLE, apply: None, kind: Kind::Stored(Stored::Bool(true)) },
     stored_enum!("sanitize-dump-payload", None, SANITIZE_DUMP_PAYLOAD, 0, 0),
-    stored_bool!("rdb-del-sync-files", None, false, 0),
+    bool_cfg!("rdb-del-sync-files", None, rdb_del_sync_files, false, 0, None),
     int_cfg!("rdb-key-save-delay", None, rdb_key_save_delay, 0, INT_MIN, INT_MAX, 0, None),
     stored_bool!("rdb-save-incremental-fsync", None, true, 0),
     // Replication.
@@ -1106,6 +1136,14 @@ pub fn load_from_string(c: &mut Config, text: &str, depth: usize) -> Result<(), 
                     Some(d) => d,
                     None => return Err(err("Bad directive or wrong number of arguments")),
                 };
+                // The first `save` line replaces the default save points,
+                // later ones add theirs; `save ""` clears them all.
+                let clears = args.len() == 2 && args[1].is_empty();
+                let earlier_saves = if def.name == "save" && c.save_loaded && !clears {
+                    std::mem::take(&mut c.save_params)
+                } else {
+                    Vec::new()
+                };
                 def.set(c, &args[1..]).map_err(|m| {
                     if m == "wrong number of arguments" {
                         err("Bad directive or wrong number of arguments")
@@ -1113,6 +1151,10 @@ pub fn load_from_string(c: &mut Config, text: &str, depth: usize) -> Result<(), 
                         err(&m)
                     }
                 })?;
+                if def.name == "save" {
+                    c.save_params.splice(0..0, earlier_saves);
+                    c.save_loaded = true;
+                }
                 if def.flags & NOT_IMPLEMENTED != 0 {
                     c.not_implemented_seen.insert(def.name);
                 }
@@ -1188,6 +1230,11 @@ pub fn rewrite_config(s: &Server, path: &str) -> Result<(), String> {
         let v = d.get(c);
         match &d.kind {
             Kind::Special { .. } => {
+                if d.name == "save" && !c.save_params.is_empty() {
+                    // One line per save point: 6.2 reads one pair a line.
+                    let lines: Vec<String> = c.save_params.iter().map(|(s, ch)| format!("save {} {}", s, ch)).collect();
+                    return Some(lines.join("\n"));
+                }
                 if v.is_empty() {
                     if d.name == "save" || d.name == "notify-keyspace-events" {
                         return Some(format!("{} \"\"", d.name));
@@ -1254,7 +1301,9 @@ pub fn rewrite_config(s: &Server, path: &str) -> Result<(), String> {
         if done.contains(d.name) || d.flags & HIDDEN != 0 {
             continue;
         }
-        if d.get(c) == d.get(&defaults) || d.name == "dir" {
+        // Save points are always written (`rewriteConfigSaveOption` forces
+        // them), so that the file keeps them if Redis's defaults change.
+        if (d.get(c) == d.get(&defaults) && d.name != "save") || d.name == "dir" {
             continue;
         }
         if let Some(l) = line_for(d) {
@@ -1768,6 +1817,65 @@ rename-command FLUSHALL ""
                 assert_eq!(d.get(&again), d.get(&c), "{} after rewrite", d.name);
             }
         }
+    }
+
+    /// A file's first `save` line replaces the defaults and later lines
+    /// add to it; `save ""` clears; a line holds one pair or several.
+    #[test]
+    fn save_lines_add_up_and_empty_clears() {
+        let params = |text: &str| load(text).map(|c| c.save_params).map_err(|e| e.msg);
+        assert_eq!(params(""), Ok(vec![(3600, 1), (300, 100), (60, 10000)]));
+        assert_eq!(params("save 900 1\nsave 300 10\n"), Ok(vec![(900, 1), (300, 10)]));
+        assert_eq!(params("save 900 1 300 10\nsave 60 0\n"), Ok(vec![(900, 1), (300, 10), (60, 0)]));
+        assert_eq!(params("save \"900 1\"\n"), Ok(vec![(900, 1)]));
+        assert_eq!(params("save 900 1\nsave \"\"\n"), Ok(vec![]));
+        assert_eq!(params("save \"\"\nsave 20 3\n"), Ok(vec![(20, 3)]));
+        for bad in ["save 0 1", "save 10 -1", "save 10", "save a 1", "save 10 1 20"] {
+            assert_eq!(params(bad), Err("Invalid save parameters".to_string()), "{}", bad);
+        }
+        // CONFIG SET splits on single spaces, as 6.2's sdssplitlen.
+        assert_eq!(split_save_value("10 1"), vec!["10", "1"]);
+        assert_eq!(split_save_value("10  1").len(), 3);
+        let mut c = Config::with_defaults();
+        let def = lookup("save").unwrap();
+        assert!(def.set(&mut c, &split_save_value("10  1")).is_err());
+        assert!(def.set(&mut c, &split_save_value("10 1 ")).is_err());
+        assert!(def.set(&mut c, &split_save_value("5 0 7 3")).is_ok());
+        assert_eq!(def.get(&c), "5 0 7 3");
+        assert!(def.set(&mut c, &split_save_value("")).is_ok());
+        assert_eq!(def.get(&c), "");
+    }
+
+    /// CONFIG REWRITE writes one `save` line per save point even at the
+    /// defaults, and `save ""` when there are none.
+    #[test]
+    fn rewrite_writes_save_points() {
+        let dir = std::env::temp_dir().join(format!("oxredis-config-save-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("s.conf");
+        let path_s = path.to_string_lossy().into_owned();
+        let rewritten = |c: Config, before: &str| -> String {
+            assert!(std::fs::write(&path, before).is_ok());
+            let server = match Server::new(c) {
+                Ok(s) => s,
+                Err(e) => panic!("{}", e),
+            };
+            assert_eq!(rewrite_config(&server, &path_s), Ok(()));
+            std::fs::read_to_string(&path).unwrap_or_default()
+        };
+        let out = rewritten(Config::with_defaults(), "port 7000\n");
+        assert!(out.contains("save 3600 1\nsave 300 100\nsave 60 10000\n"), "{}", out);
+        let mut c = Config::with_defaults();
+        c.save_params.clear();
+        let out = rewritten(c, "save 900 1\n# a comment\nsave 300 10\n");
+        assert_eq!(out, "save \"\"\n# a comment\n");
+        let mut c = Config::with_defaults();
+        c.save_params = vec![(10, 2), (20, 0)];
+        let out = rewritten(c, "save 900 1\n");
+        assert_eq!(out, "save 10 2\nsave 20 0\n");
+        let _ = std::fs::remove_dir_all(&dir);
+        let back = load(&out).map(|c| c.save_params).unwrap_or_default();
+        assert_eq!(back, vec![(10, 2), (20, 0)]);
     }
 
     #[test]

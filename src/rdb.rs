@@ -1,5 +1,9 @@
-//! RDB snapshots, writer side (mirrors rdb.c's save path). The loader,
-//! BGSAVE, save points and the AOF preamble come with the rest of issue 8.
+//! RDB snapshots, writer side (mirrors rdb.c's save path): the format
+//! below, SAVE, BGSAVE in a fork child, and what else starts a save —
+//! save points checked by the cron, FLUSHALL, and SHUTDOWN's final
+//! snapshot (`Server::prepare_for_shutdown`). A failed background save
+//! denies writes with `-MISCONF` (`Server::write_commands_denied_by_disk_error`
+//! in aof.rs) until a save succeeds.
 //!
 //! A file is:
 //! 1. `REDIS0009` (RDB version 9, what Redis 5.0–6.2 write);
@@ -301,12 +305,27 @@ impl Server {
     }
 
     /// Saves the dataset to `filename` in the configured dir (`rdbSave`):
-    /// written to `temp-<pid>.rdb`, fsynced, renamed over the target.
+    /// written to `temp-<pid>.rdb`, fsynced, renamed over the target. On
+    /// success the dirty counter restarts, LASTSAVE moves and a failed
+    /// background save no longer denies writes, as in Redis.
     pub fn rdb_save(&mut self, filename: &str) -> Result<(), String> {
-        let tmp = format!("temp-{}.rdb", std::process::id());
+        let tmp = rdb_temp_file(std::process::id() as libc::pid_t);
         let checksum = self.config.stored_bool("rdbchecksum").unwrap_or(true);
+        let f = match std::fs::File::create(&tmp) {
+            Ok(f) => f,
+            Err(e) => {
+                // 6.2 names the target file here, not the temp file.
+                let msg = format!(
+                    "Failed opening the RDB file {} (in server root dir {}) for saving: {}",
+                    filename,
+                    cwd(),
+                    crate::server::strerror(&e)
+                );
+                log::warn!("{}", msg);
+                return Err(msg);
+            }
+        };
         let res = (|| -> std::io::Result<()> {
-            let f = std::fs::File::create(&tmp)?;
             let mut r = Rio::new(std::io::BufWriter::with_capacity(64 * 1024, f), checksum);
             self.rdb_save_rio(&mut r, false)?;
             let ck = if checksum { r.cksum } else { 0 };
@@ -315,9 +334,9 @@ impl Server {
             f.sync_all()
         })();
         if let Err(e) = res {
-            let _ = std::fs::remove_file(&tmp);
-            let msg = format!("Failed opening the RDB file {} (in server root dir {}) for saving: {}", tmp, cwd(), crate::server::strerror(&e));
+            let msg = format!("Write error saving DB on disk: {}", crate::server::strerror(&e));
             log::warn!("{}", msg);
+            let _ = std::fs::remove_file(&tmp);
             return Err(msg);
         }
         if let Err(e) = std::fs::rename(&tmp, filename) {
@@ -334,9 +353,15 @@ impl Server {
         }
         log::info!("DB saved on disk");
         self.dirty = 0;
-        self.lastsave = self.unixtime;
+        self.lastsave = crate::util::ustime() / 1_000_000;
+        self.rdb.lastbgsave_ok = true;
         Ok(())
     }
+}
+
+/// The temp file a save by process `pid` writes before its rename.
+pub fn rdb_temp_file(pid: libc::pid_t) -> String {
+    format!("temp-{}.rdb", pid)
 }
 
 fn cwd() -> String {
@@ -441,7 +466,7 @@ impl Server {
                     self.send_child_info(crate::childinfo::ChildInfoType::RdbCowSize, 0, "RDB");
                     crate::fork::exit_from_child(0)
                 }
-                let _ = std::fs::remove_file(format!("temp-{}.rdb", std::process::id()));
+                let _ = std::fs::remove_file(rdb_temp_file(std::process::id() as libc::pid_t));
                 crate::fork::exit_from_child(1)
             }
             Ok(crate::fork::Forked::Parent(pid)) => {
@@ -469,7 +494,7 @@ impl Server {
             self.rdb.lastbgsave_ok = false;
         } else {
             log::warn!("Background saving terminated by signal {}", bysignal);
-            let _ = std::fs::remove_file(format!("temp-{}.rdb", self.child.pid));
+            let _ = std::fs::remove_file(rdb_temp_file(self.child.pid));
             // A kill we asked for (SIGUSR1) is not an error.
             if bysignal != libc::SIGUSR1 {
                 self.rdb.lastbgsave_ok = false;
@@ -479,10 +504,34 @@ impl Server {
         self.rdb.save_time_start = -1;
     }
 
-    /// A scheduled BGSAVE, from the cron when no child runs. Save points
-    /// (`save <secs> <changes>`) stay off until oxredis loads dump.rdb at
-    /// start: saving a file that a restart would not load, and that would
-    /// replace a dump.rdb written by Redis, is worse than not saving.
+    /// The save points (`save <seconds> <changes>`), checked by the cron
+    /// while no child runs (the saveparams loop of `serverCron`): the first
+    /// one with at least `changes` writes since the last save, more than
+    /// `seconds` ago, starts a BGSAVE, unless the last one failed less
+    /// than `BGSAVE_RETRY_DELAY` seconds ago.
+    pub fn rdb_save_points_cron(&mut self) {
+        if self.config.save_params.is_empty() || self.has_active_child_process() {
+            return;
+        }
+        let retry_ok = self.unixtime - self.rdb.lastbgsave_try > BGSAVE_RETRY_DELAY || self.rdb.lastbgsave_ok;
+        if !retry_ok {
+            return;
+        }
+        let due = self
+            .config
+            .save_params
+            .iter()
+            .find(|&&(seconds, changes)| self.dirty >= changes as u64 && self.unixtime - self.lastsave > seconds)
+            .copied();
+        if let Some((seconds, changes)) = due {
+            log::info!("{} changes in {} seconds. Saving...", changes, seconds);
+            let filename = self.config.dbfilename.clone();
+            let _ = self.rdb_save_background(&filename);
+        }
+    }
+
+    /// A BGSAVE SCHEDULE'd while another child ran, once none runs (end
+    /// of `serverCron`).
     pub fn rdb_cron(&mut self) {
         if self.has_active_child_process() || !self.rdb.bgsave_scheduled {
             return;
@@ -494,6 +543,37 @@ impl Server {
                 self.rdb.bgsave_scheduled = false;
             }
         }
+    }
+
+    /// After FLUSHALL (the RDB part of `flushAllDataAndResetRDB`): a
+    /// running background save would write the old dataset, so it is
+    /// stopped; with save points set, the empty dataset is saved at once.
+    /// `dirty` is kept so that FLUSHALL still propagates.
+    pub fn rdb_reset_after_flushall(&mut self) {
+        if self.child.child_type == crate::fork::ChildType::Rdb {
+            self.kill_rdb_child();
+        }
+        if !self.config.save_params.is_empty() {
+            let saved_dirty = self.dirty;
+            let filename = self.config.dbfilename.clone();
+            let _ = self.rdb_save(&filename);
+            self.dirty = saved_dirty;
+        }
+    }
+
+    /// Stops a running background save for SHUTDOWN or FLUSHALL
+    /// (`killRDBChild` plus `rdbRemoveTempFile`): SIGUSR1 ends it without an error, and its temp
+    /// file goes at once; the cron reaps it later if the server lives on.
+    pub fn kill_rdb_child(&mut self) {
+        if self.child.child_type != crate::fork::ChildType::Rdb {
+            return;
+        }
+        let pid = self.child.pid;
+        // SAFETY: signalling our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGUSR1);
+        }
+        let _ = std::fs::remove_file(rdb_temp_file(pid));
     }
 }
 

@@ -561,35 +561,15 @@ impl<R: Read> RdbParser<R> {
                 }
                 Ok(v)
             }
-            RDB_TYPE_ZSET_ZIPLIST => {
+            RDB_TYPE_ZSET_ZIPLIST | RDB_TYPE_HASH_ZIPLIST => {
+                let zset = t == RDB_TYPE_ZSET_ZIPLIST;
+                let msg = if zset { "Zset ziplist integrity check failed." } else { "Hash ziplist integrity check failed." };
                 let blob = self.blob()?;
-                let zl = Ziplist::from_bytes(&blob).or_else(|_| bad("Zset ziplist integrity check failed."))?;
-                if !pairs_valid(zl.iter(), true) {
-                    return bad("Zset ziplist integrity check failed.");
+                let zl = Ziplist::from_bytes(&blob).or_else(|_| bad(msg))?;
+                if !pairs_valid(zl.iter(), zset) {
+                    return bad(msg);
                 }
-                if zl.is_empty() {
-                    return Err(ObjError::Empty);
-                }
-                let mut v = Value::ZsetZl(zl);
-                if self.zset_too_big(&v) {
-                    crate::commands::zset::zset_convert_to_skiplist(&mut v);
-                }
-                Ok(v)
-            }
-            RDB_TYPE_HASH_ZIPLIST => {
-                let blob = self.blob()?;
-                let zl = Ziplist::from_bytes(&blob).or_else(|_| bad("Hash ziplist integrity check failed."))?;
-                if !pairs_valid(zl.iter(), false) {
-                    return bad("Hash ziplist integrity check failed.");
-                }
-                if zl.is_empty() {
-                    return Err(ObjError::Empty);
-                }
-                let mut v = Value::HashZl(zl);
-                if self.hash_too_big(&v) {
-                    crate::commands::hash::hash_convert(&mut v);
-                }
-                Ok(v)
+                self.pairs_value(zl, zset)
             }
             RDB_TYPE_HASH_LISTPACK | RDB_TYPE_ZSET_LISTPACK => {
                 let zset = t == RDB_TYPE_ZSET_LISTPACK;
@@ -603,16 +583,7 @@ impl<R: Read> RdbParser<R> {
                 for e in crate::listpack::entries(&blob) {
                     zl.push(e.as_bytes(&mut nb), Where::Tail);
                 }
-                if zl.is_empty() {
-                    return Err(ObjError::Empty);
-                }
-                let mut v = if zset { Value::ZsetZl(zl) } else { Value::HashZl(zl) };
-                if zset && self.zset_too_big(&v) {
-                    crate::commands::zset::zset_convert_to_skiplist(&mut v);
-                } else if !zset && self.hash_too_big(&v) {
-                    crate::commands::hash::hash_convert(&mut v);
-                }
-                Ok(v)
+                self.pairs_value(zl, zset)
             }
             RDB_TYPE_SET_LISTPACK => {
                 let blob = self.blob()?;
@@ -656,6 +627,21 @@ impl<R: Read> RdbParser<R> {
             Some(_) => Ok(Vec::new()),
             None => Ok(v),
         }
+    }
+
+    /// A checked ziplist of pairs as a sorted set or hash, in the big
+    /// encoding when it is past this server's limits.
+    fn pairs_value(&self, zl: Ziplist, zset: bool) -> ObjResult {
+        if zl.is_empty() {
+            return Err(ObjError::Empty);
+        }
+        let mut v = if zset { Value::ZsetZl(zl) } else { Value::HashZl(zl) };
+        if zset && self.zset_too_big(&v) {
+            crate::commands::zset::zset_convert_to_skiplist(&mut v);
+        } else if !zset && self.hash_too_big(&v) {
+            crate::commands::hash::hash_convert(&mut v);
+        }
+        Ok(v)
     }
 
     fn zset_too_big(&self, v: &Value) -> bool {

@@ -12,7 +12,8 @@
 //!    and `call` (run, time for SLOWLOG and commandstats, count dirty
 //!    changes, propagate).
 //! 4. SIGTERM/SIGINT set a flag; the cron notices it and shuts down
-//!    cleanly (`prepare_for_shutdown`).
+//!    cleanly (`prepare_for_shutdown`), saving the final RDB snapshot
+//!    when save points are set, as SHUTDOWN does.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::os::unix::io::RawFd;
@@ -539,7 +540,10 @@ impl Server {
             self.shutdown_asap = false;
         }
 
-        // Reap a finished child, or start a rewrite the AOF growth asks for.
+        // With no child running: a save point that is due, then the AOF
+        // growth rule (serverCron checks them in this order); with one,
+        // reap it when it has finished.
+        self.rdb_save_points_cron();
         self.rewrite_cron();
 
         // A flush postponed while an everysec fsync ran, or one that failed.
@@ -554,8 +558,8 @@ impl Server {
         self.clients_cron();
         self.databases_cron();
         self.check_client_pause_timeout();
-        // Save points and a scheduled BGSAVE, then a rewrite asked for
-        // while another child ran.
+        // A scheduled BGSAVE, then a rewrite asked for while another
+        // child ran.
         self.rdb_cron();
         self.start_scheduled_rewrite();
         self.cronloops += 1;
@@ -717,7 +721,7 @@ impl Server {
             return true;
         }
         if flags & CMD_WRITE != 0 || self.commands.cmds[idx].name == "ping" {
-            if let Some(msg) = self.aof_write_error_message() {
+            if let Some(msg) = self.write_commands_denied_by_disk_error() {
                 self.reject_command(c, &msg);
                 return true;
             }
@@ -979,11 +983,23 @@ impl Server {
         }
     }
 
-    /// Prepares to exit: kill children, flush, remove the pidfile and
-    /// the unix socket (`prepareForShutdown`).
-    pub fn prepare_for_shutdown(&mut self, flags: ShutdownFlags) -> Result<(), ()> {
-        let _ = flags;
+    /// Prepares to exit (`prepareForShutdown`): kill children, flush the
+    /// AOF, save the final RDB snapshot when save points are set (or
+    /// SHUTDOWN SAVE) unless NOSAVE, remove the pidfile and the unix
+    /// socket. Fails, and the server goes on serving, when the AOF was
+    /// never written or the final save fails.
+    pub fn prepare_for_shutdown(&mut self, mut flags: ShutdownFlags) -> Result<(), ()> {
+        // Saving a half-loaded dataset would replace the good file.
+        if self.loading {
+            flags.save = false;
+            flags.nosave = true;
+        }
         log::warn!("User requested shutdown...");
+        // A child still saving could overwrite the final snapshot.
+        if self.child.child_type == crate::fork::ChildType::Rdb {
+            log::warn!("There is a child saving an .rdb. Killing it!");
+            self.kill_rdb_child();
+        }
         if self.child.child_type == crate::fork::ChildType::Aof {
             // Without a first AOF written the dataset would be lost.
             if self.aof.state == crate::aof::AofStatus::WaitRewrite {
@@ -998,6 +1014,14 @@ impl Server {
         if self.aof.state != crate::aof::AofStatus::Off {
             log::info!("Calling fsync() on the AOF file.");
             self.flush_and_fsync_aof();
+        }
+        if (!self.config.save_params.is_empty() && !flags.nosave) || flags.save {
+            log::info!("Saving the final RDB snapshot before exiting.");
+            let filename = self.config.dbfilename.clone();
+            if self.rdb_save(&filename).is_err() {
+                log::warn!("Error trying to save the DB, can't exit.");
+                return Err(());
+            }
         }
         if self.config.daemonize || !self.config.pidfile.is_empty() {
             let pidfile = self.pidfile_path();

@@ -468,8 +468,11 @@ pub fn flushall_command(s: &mut Server, c: &mut Client) {
     let Some(lazy) = flush_flags(s, c) else { return };
     s.signal_flushed_db(-1);
     let n = s.empty_data(None, lazy);
+    s.dirty += n as u64;
+    // The empty dataset replaces the last snapshot.
+    s.rdb_reset_after_flushall();
     // Redis counts FLUSHALL as at least one change so it is propagated.
-    s.dirty += n as u64 + 1;
+    s.dirty += 1;
     c.add_reply_ok();
 }
 

@@ -300,7 +300,9 @@ fn config_set(s: &mut Server, c: &mut Client) {
     // 6.2 takes exactly one value; options with their own syntax (save,
     // client-output-buffer-limit, …) split it into their arguments.
     let is_special = matches!(def.kind, config::Kind::Special { .. });
-    let args: Vec<String> = if is_special {
+    let args: Vec<String> = if def.name == "save" {
+        config::split_save_value(&value)
+    } else if is_special {
         match crate::proto::split_args(value.as_bytes()) {
             Some(v) if !v.is_empty() => v.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect(),
             _ => vec![String::new()],
