@@ -38,7 +38,8 @@ proc redis {host port {defer 0}} {
 proc ::redis::format_command {argv {binary 0}} {
     set cmd "*[llength $argv]\r\n"
     foreach a $argv {
-        set b [expr {$binary ? $a : [encoding convertto utf-8 $a]}]
+        # (Not through expr: it would rewrite numeric-looking arguments.)
+        if {$binary} {set b $a} else {set b [encoding convertto utf-8 $a]}
         append cmd "\$[string length $b]\r\n$b\r\n"
     }
     return $cmd
