@@ -808,10 +808,12 @@ pub static CONFIG_TABLE: &[ConfigDef] = &[
     // Built (the RDB writer reads them), kept as stored text.
     ConfigDef { name: "rdbcompression", alias: None, flags: 0, apply: None, kind: Kind::Stored(Stored::Bool(true)) },
     ConfigDef { name: "rdbchecksum", alias: None, flags: IMMUTABLE, apply: None, kind: Kind::Stored(Stored::Bool(true)) },
-    stored_enum!("sanitize-dump-payload", None, SANITIZE_DUMP_PAYLOAD, 0, 0),
+    // oxredis validates RDB and RESTORE payloads deeply whatever this says
+    // (as `yes`): a value that could crash a later command is never taken.
+    ConfigDef { name: "sanitize-dump-payload", alias: None, flags: 0, apply: None, kind: Kind::Stored(Stored::Enum { names: SANITIZE_DUMP_PAYLOAD, default: 0 }) },
     bool_cfg!("rdb-del-sync-files", None, rdb_del_sync_files, false, 0, None),
     int_cfg!("rdb-key-save-delay", None, rdb_key_save_delay, 0, INT_MIN, INT_MAX, 0, None),
-    stored_bool!("rdb-save-incremental-fsync", None, true, 0),
+    ConfigDef { name: "rdb-save-incremental-fsync", alias: None, flags: 0, apply: None, kind: Kind::Stored(Stored::Bool(true)) },
     // Replication.
     special!("replicaof", Some("slaveof"), IMMUTABLE | NOT_IMPLEMENTED, get_replicaof, set_replicaof, &["no one"]),
     stored_str!("masterauth", None, "", SENSITIVE),

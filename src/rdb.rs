@@ -215,6 +215,35 @@ pub fn save_object<W: Write>(r: &mut Rio<W>, v: &Value, compress: bool) -> std::
     }
 }
 
+/// fsync a save every this many bytes with `rdb-save-incremental-fsync`
+/// (`REDIS_AUTOSYNC_BYTES`), so the kernel never holds gigabytes of dirty
+/// pages for one final fsync.
+const RDB_AUTOSYNC_BYTES: u64 = 32 * 1024 * 1024;
+
+/// A file that fdatasyncs every `every` bytes written (0: never), as
+/// `rioSetAutoSync` does.
+struct AutoSync {
+    f: std::fs::File,
+    every: u64,
+    since: u64,
+}
+
+impl Write for AutoSync {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let n = self.f.write(b)?;
+        self.since += n as u64;
+        if self.every > 0 && self.since >= self.every {
+            self.f.sync_data()?;
+            self.since = 0;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.f.flush()
+    }
+}
+
 /// What the RDB writer needs from the server, taken before the databases
 /// are walked (so a rewrite child can read its diff pipe meanwhile).
 pub struct SaveParams {
@@ -325,13 +354,15 @@ impl Server {
                 return Err(msg);
             }
         };
+        let autosync = if self.config.stored_bool("rdb-save-incremental-fsync").unwrap_or(true) { RDB_AUTOSYNC_BYTES } else { 0 };
         let res = (|| -> std::io::Result<()> {
-            let mut r = Rio::new(std::io::BufWriter::with_capacity(64 * 1024, f), checksum);
+            let w = AutoSync { f, every: autosync, since: 0 };
+            let mut r = Rio::new(std::io::BufWriter::with_capacity(64 * 1024, w), checksum);
             self.rdb_save_rio(&mut r, false)?;
             let ck = if checksum { r.cksum } else { 0 };
             r.write(&ck.to_le_bytes())?;
-            let f = r.into_inner().into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()
+            let w = r.into_inner().into_inner().map_err(|e| e.into_error())?;
+            w.f.sync_all()
         })();
         if let Err(e) = res {
             let msg = format!("Write error saving DB on disk: {}", crate::server::strerror(&e));
