@@ -29,9 +29,10 @@
 //!
 //! Known differences, because the checker accepts what oxredis loads:
 //! RDB version 11 (Redis 7.2) is accepted; streams, modules and function
-//! libraries are refused (Redis 7's tool reads them); a key with an empty
-//! value is counted and skipped as the loader does (Redis's tool stops
-//! with `Unexpected EOF` there).
+//! libraries are refused (Redis 7's tool reads them). Like Redis's tool, a
+//! key with an empty value (which the loader skips) stops the check with
+//! `Unexpected EOF reading RDB file`: a damaged length often reads as 0,
+//! and line-by-line agreement with the reference is worth more here.
 
 use std::io::Write;
 
@@ -176,9 +177,14 @@ fn redis_check_rdb(path: &str, st: &mut CheckState, out: Out<'_>) -> bool {
                 }
                 st.key_type = None;
             }
-            Item::EmptyKey(_) => {
+            // Redis's tool takes the loader's "empty key, skip it" for a
+            // failed read and stops there, though the server loads the
+            // file: so do we, to report as it does.
+            Item::EmptyKey(k) => {
                 st.keys += 1;
-                st.key_type = None;
+                st.key_type = p.key_type;
+                st.error(out, p.r.offset(), "Unexpected EOF reading RDB file", "read-object-value", Some(&k));
+                return false;
             }
             Item::Eof { stored: None, .. } => {
                 st.offset = p.r.offset();

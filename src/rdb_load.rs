@@ -428,7 +428,8 @@ impl<R: Read> RdbParser<R> {
             return corrupt("Wrong signature trying to load DB from file");
         }
         self.doing = "check-version";
-        let v = std::str::from_utf8(&head[5..]).ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
+        // atoi(): the leading digits ("001x" is version 1), as Redis reads it.
+        let v = head[5..].iter().take_while(|b| b.is_ascii_digit()).fold(0u32, |v, &b| v * 10 + (b - b'0') as u32);
         if v < 1 || v > RDB_LOAD_MAX_VERSION {
             return corrupt(format!("Can't handle RDB format version {}", v));
         }
