@@ -209,16 +209,29 @@ fn redis_check_rdb(path: &str, st: &mut CheckState, out: Out<'_>) -> bool {
 }
 
 /// The checker's whole run over `path` (`redis_check_rdb_main` after its
-/// argument check): the opening line, the check, the verdict.
-fn check_and_report(path: &str, out: Out<'_>) -> bool {
+/// argument check): the opening line, the check, the verdict. Returns the
+/// offset just past the RDB (its checksum) if it looks sane.
+fn check_and_report(path: &str, out: Out<'_>) -> Option<u64> {
     CheckState::info(out, 0, format!("Checking RDB file {}", path).as_bytes());
     let mut st = CheckState { keys: 0, expires: 0, already_expired: 0, key_type: Some(0), offset: 0 };
-    let ok = redis_check_rdb(path, &mut st, out);
-    if ok {
-        CheckState::info(out, st.offset, b"\\o/ RDB looks OK! \\o/");
-        st.show_generic_info(out);
+    if !redis_check_rdb(path, &mut st, out) {
+        return None;
     }
-    ok
+    CheckState::info(out, st.offset, b"\\o/ RDB looks OK! \\o/");
+    st.show_generic_info(out);
+    Some(st.offset)
+}
+
+/// Prints report lines on stdout, as the tool does.
+fn to_stdout(f: impl FnOnce(Out<'_>) -> Option<u64>) -> Option<u64> {
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    let res = f(&mut |line: &[u8]| {
+        let _ = w.write_all(line);
+        let _ = w.write_all(b"\n");
+    });
+    let _ = w.flush();
+    res
 }
 
 /// Entry point of `oxredis-check-rdb <file>`; returns the exit code.
@@ -228,18 +241,17 @@ pub fn main(args: Vec<String>) -> i32 {
         eprintln!("Usage: {} <rdb-file-name>", prog);
         return 1;
     }
-    let stdout = std::io::stdout();
-    let mut w = std::io::BufWriter::new(stdout.lock());
-    let ok = check_and_report(&args[1], &mut |line: &[u8]| {
-        let _ = w.write_all(line);
-        let _ = w.write_all(b"\n");
-    });
-    let _ = w.flush();
-    if ok {
-        0
-    } else {
-        1
+    match to_stdout(|out| check_and_report(&args[1], out)) {
+        Some(_) => 0,
+        None => 1,
     }
+}
+
+/// Checks the RDB preamble of an AOF file for `oxredis-check-aof` (which
+/// calls `redis_check_rdb_main` with its open file in Redis), printing the
+/// report; returns the offset where the AOF tail starts if it is sane.
+pub fn check_aof_preamble(path: &str) -> Option<u64> {
+    to_stdout(|out| check_and_report(path, out))
 }
 
 /// Runs the checker on a file the server failed to load at start-up and

@@ -86,8 +86,24 @@ fn check_both(dir: &TempDir, name: &str, data: &[u8]) -> (i32, String) {
             if code == rcode && reason(&report).ends_with(" integrity check failed.") && offset_of(reason(&rreport)) > offset_of(reason(&report)) {
                 return (code, report);
             }
+            // RDB 11's set listpacks (Redis 7.2) load in oxredis.
+            if code == rcode && reason(&rreport).ends_with("] Invalid object type: 20") {
+                return (code, report);
+            }
+            // Where Redis's reader fails without a message of its own (a
+            // text score that is no number, some ziplist checks) its tool
+            // prints "Unexpected EOF"; the loader names the problem. The
+            // offset, state, key, type and counters must still agree.
+            let ours = if reason(&report).contains("] Internal error in RDB reading offset ")
+                && reason(&rreport).ends_with("] Unexpected EOF reading RDB file")
+                && offset_of(reason(&report)) == offset_of(reason(&rreport))
+            {
+                report.replace(reason(&report), reason(&rreport))
+            } else {
+                report.clone()
+            };
             assert_eq!(
-                (code, normalize(&report)),
+                (code, normalize(&ours)),
                 (rcode, normalize(&rreport)),
                 "oxredis-check-rdb (left) and redis-check-rdb (right) differ on {}",
                 name
@@ -146,7 +162,8 @@ fn small_dump(srv: &Server) -> Vec<u8> {
     pin_aux(std::fs::read(srv.dir.join("dump.rdb")).expect("SAVE wrote dump.rdb"))
 }
 
-/// The dump with its `ctime` and `used-mem` AUX values fixed (and the
+/// The dump with its `ctime` and `used-mem` AUX values and the TTL of
+/// "e" fixed (and the
 /// checksum redone), so that the same dataset gives the same bytes on
 /// every run and the byte-by-byte comparisons below are reproducible.
 fn pin_aux(mut d: Vec<u8>) -> Vec<u8> {
@@ -154,6 +171,10 @@ fn pin_aux(mut d: Vec<u8>) -> Vec<u8> {
         let at = d.windows(field.len()).position(|w| w == field).unwrap_or_else(|| panic!("{:?} in the dump", field)) + field.len();
         d[at..at + 4].copy_from_slice(&val.to_le_bytes());
     }
+    // The TTL of "e" (EXPIRETIME_MS before its type and name), in 2096.
+    let e = d.windows(4).position(|w| w == b"\x00\x01e\x01").expect("e in the dump");
+    assert_eq!(d[e - 9], 0xfc, "EXPIRETIME_MS before e");
+    d[e - 8..e].copy_from_slice(&4_000_000_000_000i64.to_le_bytes());
     let body = d.len() - 8;
     let crc = oxredis::crc64::crc64(0, &d[..body]);
     d[body..].copy_from_slice(&crc.to_le_bytes());
@@ -379,5 +400,58 @@ fn a_server_started_on_a_damaged_dump_logs_the_check_and_exits() {
         assert!(checking < block && block < terminating && counters < terminating, "{}: order in the log:\n{}", what, log);
         assert!(reason < terminating, "{}", log);
         assert!(!log.contains("Ready to accept connections"), "{}", log);
+    }
+}
+
+/// Runs `tool` (oxredis under the name `oxredis-check-aof`, or the
+/// reference) on an AOF file: (exit code, stdout).
+fn check_aof(reference: bool, path: &Path) -> Option<(i32, String)> {
+    let mut cmd = if reference { Command::new("redis-check-aof") } else { Command::new(OXREDIS) };
+    if !reference {
+        cmd.arg0("oxredis-check-aof");
+    }
+    let out = cmd.arg(path).stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    Some((out.status.code()?, String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+/// The RDB part of a check-aof report (from the checker's first line to
+/// the preamble verdict) and the `ok_up_to=…` numbers of the AOF part.
+fn preamble_parts(report: &str) -> (String, String) {
+    let from = report.find("[offset 0] Checking RDB file").unwrap_or(report.len());
+    let to = report[from..].find("RDB preamble ").map(|i| from + i + report[from + i..].find('\n').unwrap_or(0)).unwrap_or(report.len());
+    let up_to = report.find("ok_up_to=").map(|i| report[i..].lines().next().unwrap_or("").to_string()).unwrap_or_default();
+    (normalize(&report[from..to]), up_to)
+}
+
+#[test]
+fn check_aof_checks_an_rdb_preamble_with_this_checker() {
+    let srv = Server::start(&[]);
+    let rdb = small_dump(&srv);
+    let tail = b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n";
+    let dir = TempDir::new("checkrdb-aof");
+    let cases: [(&str, Vec<u8>, i32, &str); 3] = [
+        ("good", [&rdb[..], &tail[..]].concat(), 0, "RDB preamble is OK, proceeding with AOF tail..."),
+        ("bad-tail", [&rdb[..], &tail[..tail.len() - 3]].concat(), 1, "RDB preamble is OK, proceeding with AOF tail..."),
+        ("bad-preamble", rdb[..rdb.len() / 2].to_vec(), 1, "RDB preamble of AOF file is not sane, aborting."),
+    ];
+    for (what, data, want, verdict) in cases {
+        let path = dir.join(&format!("{}.aof", what));
+        std::fs::write(&path, &data).expect("write aof");
+        let (code, report) = check_aof(false, &path).expect("run oxredis-check-aof");
+        assert_eq!(code, want, "{}:\n{}", what, report);
+        assert!(report.starts_with("The AOF appears to start with an RDB preamble.\nChecking the RDB preamble to start:\n[offset 0] Checking RDB file "), "{}:\n{}", what, report);
+        assert!(report.contains(&format!("\n{}\n", verdict)), "{}:\n{}", what, report);
+        if what == "good" {
+            let n = rdb.len() + tail.len();
+            assert!(report.contains(&format!("AOF analyzed: size={}, ok_up_to={}, ok_up_to_line=8, diff=0\nAOF is valid\n", n, n)), "{}", report);
+        }
+        if what == "bad-tail" {
+            assert!(report.contains(&format!("ok_up_to={}, ok_up_to_line=7, diff=", rdb.len())), "{}", report);
+        }
+        // Redis 7's tool prints the same RDB part and the same numbers.
+        if let Some((rcode, rreport)) = check_aof(true, &path) {
+            assert_eq!(code, rcode, "{}: ours\n{}\nreference\n{}", what, report, rreport);
+            assert_eq!(preamble_parts(&report), preamble_parts(&rreport), "{}", what);
+        }
     }
 }
