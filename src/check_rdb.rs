@@ -28,11 +28,17 @@
 //! key was complete: Redis's type state starts at 0, not "none".
 //!
 //! Known differences, because the checker accepts what oxredis loads:
-//! RDB version 11 (Redis 7.2) is accepted; streams, modules and function
-//! libraries are refused (Redis 7's tool reads them). Like Redis's tool, a
-//! key with an empty value (which the loader skips) stops the check with
-//! `Unexpected EOF reading RDB file`: a damaged length often reads as 0,
-//! and line-by-line agreement with the reference is worth more here.
+//! RDB version 11 (Redis 7.2, set listpacks) is accepted; streams, module
+//! values, zipmaps and function libraries are refused (Redis 7's tool
+//! reads them); compact values are validated more deeply (a zset ziplist
+//! score must be a number), and where Redis's readers fail silently (its
+//! tool then says `Unexpected EOF reading RDB file`) the loader's message
+//! is shown instead. Like Redis's tool, a key with an empty value (which
+//! the loader skips) stops the check with `Unexpected EOF reading RDB
+//! file`, so that both tools agree line by line on damaged files.
+//!
+//! `oxredis-check-aof` checks an AOF's RDB preamble with this checker
+//! ([`check_aof_preamble`]), as redis-check-aof does.
 
 use std::io::Write;
 
