@@ -886,6 +886,7 @@ impl Server {
                 false
             }
             Err(crate::rdb_load::RdbLoadError::Corrupt) => {
+                crate::check_rdb::check_after_load_failure(&path);
                 log::warn!("Terminating server after rdb file reading failure.");
                 false
             }

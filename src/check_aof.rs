@@ -9,9 +9,12 @@
 //!    with the first error found, then `AOF is valid` (exit 0), or `AOF is
 //!    not valid…` (exit 1), or with `--fix` ask `Continue? [y/N]:` and
 //!    truncate the file there only on `y`.
+//!
+//! A file that starts with `REDIS` has an RDB preamble: it is checked
+//! first with oxredis-check-rdb's report, and the AOF walk starts after it.
 
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 
 struct Checker<R> {
     r: R,
@@ -213,23 +216,33 @@ pub fn main(args: Vec<String>) -> i32 {
         println!("Empty file: {}", path);
         return 1;
     }
+    // An RDB preamble is checked by oxredis-check-rdb's code; the AOF
+    // check goes on after it, with absolute offsets.
+    let mut start = 0;
     if size >= 8 {
         let mut sig = [0u8; 5];
         if (&file).read_exact(&mut sig).is_ok() && &sig == b"REDIS" {
             println!("The AOF appears to start with an RDB preamble.\nChecking the RDB preamble to start:");
-            println!("RDB preamble of AOF file is not sane, aborting.");
-            println!("(oxredis cannot check RDB data yet)");
-            return 1;
+            match crate::check_rdb::check_aof_preamble(&path) {
+                Some(end) => {
+                    println!("RDB preamble is OK, proceeding with AOF tail...");
+                    start = end;
+                }
+                None => {
+                    println!("RDB preamble of AOF file is not sane, aborting.");
+                    return 1;
+                }
+            }
         }
     }
-    let reader = match std::fs::File::open(&path) {
+    let reader = match std::fs::File::open(&path).and_then(|mut f| f.seek(SeekFrom::Start(start)).map(|_| f)) {
         Ok(f) => BufReader::with_capacity(64 * 1024, f),
         Err(_) => {
             println!("Cannot open file: {}", path);
             return 1;
         }
     };
-    let mut ck = Checker { r: reader, pos: 0, epos: 0, line: 1, error: String::new() };
+    let mut ck = Checker { r: reader, pos: start, epos: start, line: 1, error: String::new() };
     let (pos, had_error) = ck.process();
     if had_error {
         println!("{}", ck.error);

@@ -4,6 +4,9 @@
 //! - `ae`: the event loop (ae.c) on mio;
 //! - `aof`, `aof_rewrite`, `bio`: the append-only file, its background
 //!   rewrite and the background I/O threads (aof.c, bio.c);
+//! - `rdb`, `rdb_load`, `check_rdb`: snapshots, their loader and the
+//!   `oxredis-check-rdb` tool (rdb.c, redis-check-rdb.c); `check_aof` is
+//!   `oxredis-check-aof` (redis-check-aof.c);
 //! - `fork`, `childinfo`: fork children and their info pipe (server.c, childinfo.c);
 //! - `latency`: the latency monitor (latency.c);
 //! - `anet`: socket helpers (anet.c);
@@ -23,6 +26,7 @@ pub mod bio;
 pub mod blob;
 pub mod blocked;
 pub mod check_aof;
+pub mod check_rdb;
 pub mod childinfo;
 pub mod client;
 pub mod commands;
@@ -68,8 +72,7 @@ pub fn run(args: Vec<String>) -> i32 {
         return check_aof::main(args);
     }
     if prog.contains("check-rdb") {
-        eprintln!("{}: not implemented yet in this build of oxredis", prog);
-        return 1;
+        return check_rdb::main(args);
     }
     server::main(args)
 }

@@ -221,7 +221,7 @@ impl<R: Read> RdbReader<R> {
             _ => match b {
                 0x80 => Ok((u32::from_be_bytes(self.array()?) as u64, false)),
                 0x81 => Ok((u64::from_be_bytes(self.array()?), false)),
-                _ => corrupt(format!("Unknown length encoding {} in rdbLoadLen()", b)),
+                _ => corrupt(format!("Unknown length encoding {} in rdbLoadLen()", b >> 6)),
             },
         }
     }
@@ -376,6 +376,9 @@ pub struct RdbParser<R: Read> {
     pub doing: &'static str,
     /// The type byte of the key being read, if any.
     pub key_type: Option<u8>,
+    /// The key whose value failed to load (redis-check-rdb's "Reading
+    /// key"); set only on that error path.
+    pub failed_key: Option<Vec<u8>>,
     scratch: Vec<u8>,
 }
 
@@ -414,7 +417,7 @@ pub fn type_name(t: u8) -> &'static str {
 
 impl<R: Read> RdbParser<R> {
     pub fn new(r: RdbReader<R>, lim: Limits) -> Self {
-        RdbParser { r, version: 0, lim, doing: "start", key_type: None, scratch: Vec::new() }
+        RdbParser { r, version: 0, lim, doing: "start", key_type: None, failed_key: None, scratch: Vec::new() }
     }
 
     /// Reads and checks `REDIS` + 4-digit version; returns the version.
@@ -425,7 +428,8 @@ impl<R: Read> RdbParser<R> {
             return corrupt("Wrong signature trying to load DB from file");
         }
         self.doing = "check-version";
-        let v = std::str::from_utf8(&head[5..]).ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
+        // atoi(): the leading digits ("001x" is version 1), as Redis reads it.
+        let v = head[5..].iter().take_while(|b| b.is_ascii_digit()).fold(0u32, |v, &b| v * 10 + (b - b'0') as u32);
         if v < 1 || v > RDB_LOAD_MAX_VERSION {
             return corrupt(format!("Can't handle RDB format version {}", v));
         }
@@ -503,7 +507,10 @@ impl<R: Read> RdbParser<R> {
                     return match self.load_object(t) {
                         Ok(val) => Ok(Item::Key(LoadedKey { key, val, rdbtype: t, expire, lru_idle, lfu_freq })),
                         Err(ObjError::Empty) => Ok(Item::EmptyKey(key)),
-                        Err(ObjError::Err(e)) => Err(e),
+                        Err(ObjError::Err(e)) => {
+                            self.failed_key = Some(key);
+                            Err(e)
+                        }
                     };
                 }
             }
