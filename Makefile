@@ -3,7 +3,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 BIN := target/release/oxredis-server
 
-.PHONY: all run test test-slow tcl-test bench bench-rewrite fuzz clean install
+.PHONY: all run test test-slow tcl-test bench bench-rewrite bench-rdb fuzz clean install
 
 # Release build.
 all:
@@ -41,6 +41,12 @@ bench: all
 # Knobs: BENCH_RW_KEYS, BENCH_RW_ROUNDS, BENCH_RW_WINDOW, BENCH_RW_PREAMBLE.
 bench-rewrite: all
 	bench/rewrite.sh
+
+# SAVE and load of 1M keys (strings, then a mix of collections) beside
+# redis-server: SAVE wall/CPU time, file size, load time, DEBUG RELOAD.
+# Knobs: BENCH_RDB_KEYS, BENCH_RDB_ROUNDS, BENCH_RDB_DATASETS, BENCH_RDB_RELOAD.
+bench-rdb: all
+	bench/rdb.sh
 
 # Fuzz the RESP parser: cargo-fuzz on a nightly toolchain when present,
 # otherwise the stable random-input driver (FUZZ_SECONDS, default 60).
