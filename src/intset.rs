@@ -109,6 +109,12 @@ impl Intset {
         Ok(Intset { buf: Blob::from_slice(bytes) })
     }
 
+    /// `from_bytes` taking over `v` instead of copying it.
+    pub fn from_vec(v: Vec<u8>) -> Result<Intset, IntsetError> {
+        Self::validate(&v)?;
+        Ok(Intset { buf: Blob::from_vec(v) })
+    }
+
     /// `intsetValidateIntegrity` with `deep`: a known encoding, a size that
     /// matches the length exactly, at least one member (Redis refuses empty
     /// intsets from RDB), and members strictly ascending. Members narrower

@@ -198,7 +198,7 @@ impl<R: Read> RdbReader<R> {
             return Err(RdbError::Eof);
         }
         let mut left = usize::try_from(n).map_err(|_| RdbError::Eof)?;
-        out.reserve(left.min(64 << 20));
+        out.reserve_exact(left.min(64 << 20));
         while left > 0 {
             if self.pos == self.end {
                 self.fill(1)?;
@@ -548,7 +548,7 @@ impl<R: Read> RdbParser<R> {
             RDB_TYPE_LIST_QUICKLIST | RDB_TYPE_LIST_QUICKLIST_2 => self.load_quicklist(t == RDB_TYPE_LIST_QUICKLIST_2),
             RDB_TYPE_LIST_ZIPLIST => {
                 let blob = self.blob()?;
-                let zl = Ziplist::from_bytes(&blob).or_else(|_| bad("List ziplist integrity check failed."))?;
+                let zl = Ziplist::from_vec(blob).or_else(|_| bad("List ziplist integrity check failed."))?;
                 if zl.is_empty() {
                     return Err(ObjError::Empty);
                 }
@@ -561,7 +561,7 @@ impl<R: Read> RdbParser<R> {
             }
             RDB_TYPE_SET_INTSET => {
                 let blob = self.blob()?;
-                let is = Intset::from_bytes(&blob).or_else(|_| bad("Intset integrity check failed."))?;
+                let is = Intset::from_vec(blob).or_else(|_| bad("Intset integrity check failed."))?;
                 let mut v = Value::SetInt(is);
                 if crate::commands::set::set_type_size(&v) > self.lim.set_intset {
                     crate::commands::set::set_type_convert(&mut v);
@@ -572,30 +572,29 @@ impl<R: Read> RdbParser<R> {
                 let zset = t == RDB_TYPE_ZSET_ZIPLIST;
                 let msg = if zset { "Zset ziplist integrity check failed." } else { "Hash ziplist integrity check failed." };
                 let blob = self.blob()?;
-                let zl = Ziplist::from_bytes(&blob).or_else(|_| bad(msg))?;
-                if !pairs_valid(zl.iter(), zset) {
-                    return bad(msg);
-                }
-                self.pairs_value(zl, zset)
+                let zl = Ziplist::from_vec(blob).or_else(|_| bad(msg))?;
+                let Some(info) = pairs_check(zl.iter(), zset) else { return bad(msg) };
+                self.pairs_value(zl, zset, info)
             }
             RDB_TYPE_HASH_LISTPACK | RDB_TYPE_ZSET_LISTPACK => {
                 let zset = t == RDB_TYPE_ZSET_LISTPACK;
                 let msg = if zset { "Zset listpack integrity check failed." } else { "Hash listpack integrity check failed." };
                 let blob = self.blob()?;
-                if crate::listpack::validate_with(&blob, |_| true).is_err() || !pairs_valid(crate::listpack::entries(&blob), zset) {
+                if crate::listpack::validate_with(&blob, |_| true).is_err() {
                     return bad(msg);
                 }
+                let Some(info) = pairs_check(crate::listpack::entries(&blob), zset) else { return bad(msg) };
                 let mut zl = Ziplist::new();
                 let mut nb = NumBuf::new();
                 for e in crate::listpack::entries(&blob) {
                     zl.push(e.as_bytes(&mut nb), Where::Tail);
                 }
-                self.pairs_value(zl, zset)
+                self.pairs_value(zl, zset, info)
             }
             RDB_TYPE_SET_LISTPACK => {
                 let blob = self.blob()?;
                 let n = crate::listpack::validate_with(&blob, |_| true).or_else(|_| bad("Set listpack integrity check failed."))?;
-                if has_duplicates(crate::listpack::entries(&blob).collect()) {
+                if has_duplicates(&mut crate::listpack::entries(&blob).collect::<Vec<_>>()) {
                     return bad("Set listpack integrity check failed.");
                 }
                 if n == 0 {
@@ -638,27 +637,24 @@ impl<R: Read> RdbParser<R> {
 
     /// A checked ziplist of pairs as a sorted set or hash, in the big
     /// encoding when it is past this server's limits.
-    fn pairs_value(&self, zl: Ziplist, zset: bool) -> ObjResult {
-        if zl.is_empty() {
+    fn pairs_value(&self, zl: Ziplist, zset: bool, info: PairsInfo) -> ObjResult {
+        if info.entries == 0 {
             return Err(ObjError::Empty);
         }
-        let mut v = if zset { Value::ZsetZl(zl) } else { Value::HashZl(zl) };
-        if zset && self.zset_too_big(&v) {
-            crate::commands::zset::zset_convert_to_skiplist(&mut v);
-        } else if !zset && self.hash_too_big(&v) {
-            crate::commands::hash::hash_convert(&mut v);
+        let pairs = info.entries / 2;
+        if zset {
+            let mut v = Value::ZsetZl(zl);
+            if pairs > self.lim.zset_entries || info.max_field > self.lim.zset_value {
+                crate::commands::zset::zset_convert_to_skiplist(&mut v);
+            }
+            Ok(v)
+        } else {
+            let mut v = Value::HashZl(zl);
+            if pairs > self.lim.hash_entries || info.max_entry > self.lim.hash_value {
+                crate::commands::hash::hash_convert(&mut v);
+            }
+            Ok(v)
         }
-        Ok(v)
-    }
-
-    fn zset_too_big(&self, v: &Value) -> bool {
-        let Value::ZsetZl(zl) = v else { return false };
-        zl.len() / 2 > self.lim.zset_entries || zl.iter().step_by(2).any(|e| entry_len(&e) > self.lim.zset_value)
-    }
-
-    fn hash_too_big(&self, v: &Value) -> bool {
-        let Value::HashZl(zl) = v else { return false };
-        zl.len() / 2 > self.lim.hash_entries || zl.iter().any(|e| entry_len(&e) > self.lim.hash_value)
     }
 
     /// RDB_TYPE_LIST: a length and the elements.
@@ -734,9 +730,8 @@ impl<R: Read> RdbParser<R> {
             }
             maxelelen = maxelelen.max(m.len());
             totelelen += m.len();
-            match z.insert_or_update(&m, score) {
-                Ok(crate::skiplist::ZsetChange::Added) => {}
-                _ => return bad("Duplicate zset fields detected"),
+            if !matches!(z.insert_new(&m, score), Ok(true)) {
+                return bad("Duplicate zset fields detected");
             }
         }
         let mut v = Value::ZsetSl(Box::new(z));
@@ -813,7 +808,7 @@ impl<R: Read> RdbParser<R> {
                     ql.push(e.as_bytes(&mut nb), Where::Tail);
                 }
             } else {
-                let zl = Ziplist::from_bytes(&blob).or_else(|_| bad("Ziplist integrity check failed."))?;
+                let zl = Ziplist::from_vec(blob).or_else(|_| bad("Ziplist integrity check failed."))?;
                 // Empty nodes are dropped, as Redis does.
                 if !zl.is_empty() {
                     ql.append_ziplist(zl);
@@ -834,46 +829,82 @@ fn set_ht_add(v: &mut Value, m: &[u8]) -> bool {
     }
 }
 
-/// Bytes of an entry as a string.
-fn entry_len(e: &ZlEntry<'_>) -> usize {
-    match e {
-        ZlEntry::Str(s) => s.len(),
-        ZlEntry::Int(i) => itoa::Buffer::new().format(*i).len(),
-    }
+/// What one walk over a blob of pairs found.
+struct PairsInfo {
+    entries: usize,
+    /// Longest field (member), and longest entry of all, as strings.
+    max_field: usize,
+    max_entry: usize,
 }
 
 /// The pair checks of hash and sorted set blobs (`hashZiplistValidateIntegrity`,
-/// `zsetZiplistValidateIntegrity`): an even count, no field twice, and for
-/// a sorted set every score a number.
-fn pairs_valid<'a>(entries: impl Iterator<Item = ZlEntry<'a>>, zset: bool) -> bool {
-    let mut fields = Vec::new();
-    let mut n = 0usize;
+/// `zsetZiplistValidateIntegrity`) in one walk: an even count, no field
+/// twice, and for a sorted set every score a number. None if one fails.
+fn pairs_check<'a>(entries: impl Iterator<Item = ZlEntry<'a>>, zset: bool) -> Option<PairsInfo> {
+    // Fields of small blobs stay on the stack.
+    let mut small = [ZlEntry::Int(0); 16];
+    let mut fields: Vec<ZlEntry<'a>> = Vec::new();
+    let mut info = PairsInfo { entries: 0, max_field: 0, max_entry: 0 };
     for (i, e) in entries.enumerate() {
-        n = i + 1;
+        info.entries = i + 1;
+        let len = match e {
+            ZlEntry::Str(s) => s.len(),
+            // An integer entry is at most 20 characters; only a limit
+            // below that needs its exact length.
+            ZlEntry::Int(v) => crate::util::digits10(v),
+        };
+        info.max_entry = info.max_entry.max(len);
         if i % 2 == 0 {
-            fields.push(e);
+            info.max_field = info.max_field.max(len);
+            let k = i / 2;
+            if k < small.len() {
+                small[k] = e;
+            } else {
+                if k == small.len() {
+                    fields.extend_from_slice(&small);
+                }
+                fields.push(e);
+            }
         } else if zset {
             if let ZlEntry::Str(s) = e {
                 if !crate::util::string2d(s).is_some_and(|d| !d.is_nan()) {
-                    return false;
+                    return None;
                 }
             }
         }
     }
-    n % 2 == 0 && !has_duplicates(fields)
+    let n_fields = info.entries.div_ceil(2);
+    let fields = if n_fields <= small.len() { &mut small[..n_fields] } else { &mut fields[..] };
+    if info.entries % 2 != 0 || has_duplicates(fields) {
+        return None;
+    }
+    Some(info)
+}
+
+/// Equal as strings? (A string entry equals an integer entry when it is
+/// that integer's canonical decimal form.)
+fn entry_eq(a: &ZlEntry<'_>, b: &ZlEntry<'_>) -> bool {
+    match (a, b) {
+        (ZlEntry::Str(x), ZlEntry::Str(y)) => x == y,
+        (ZlEntry::Int(x), ZlEntry::Int(y)) => x == y,
+        (ZlEntry::Str(s), ZlEntry::Int(i)) | (ZlEntry::Int(i), ZlEntry::Str(s)) => crate::util::string2ll(s) == Some(*i),
+    }
 }
 
 /// Does any entry appear twice (as a string)?
-fn has_duplicates(mut v: Vec<ZlEntry<'_>>) -> bool {
-    fn cmp(a: &ZlEntry<'_>, b: &ZlEntry<'_>) -> std::cmp::Ordering {
-        let (mut x, mut y) = (NumBuf::new(), NumBuf::new());
-        a.as_bytes(&mut x).cmp(b.as_bytes(&mut y))
+fn has_duplicates(v: &mut [ZlEntry<'_>]) -> bool {
+    if v.len() <= 16 {
+        return (0..v.len()).any(|i| (i + 1..v.len()).any(|j| entry_eq(&v[i], &v[j])));
     }
-    if v.len() <= 8 {
-        return (0..v.len()).any(|i| (i + 1..v.len()).any(|j| cmp(&v[i], &v[j]).is_eq()));
+    // A total order that agrees with entry_eq: canonical integers first.
+    fn key<'a>(e: &ZlEntry<'a>) -> Result<i64, &'a [u8]> {
+        match *e {
+            ZlEntry::Int(i) => Ok(i),
+            ZlEntry::Str(s) => crate::util::string2ll(s).ok_or(s),
+        }
     }
-    v.sort_unstable_by(cmp);
-    v.windows(2).any(|w| cmp(&w[0], &w[1]).is_eq())
+    v.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+    v.windows(2).any(|w| key(&w[0]) == key(&w[1]))
 }
 
 /// How loading a file failed, for the caller's choice of exit or reply.
@@ -1070,5 +1101,51 @@ impl Server {
             return Some(abs as u32);
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ZlEntry::{Int, Str};
+
+    fn check(e: &[ZlEntry<'static>], zset: bool) -> Option<(usize, usize, usize)> {
+        pairs_check(e.iter().copied(), zset).map(|i| (i.entries, i.max_field, i.max_entry))
+    }
+
+    #[test]
+    fn pairs_check_counts_lengths_and_refuses_damage() {
+        assert_eq!(check(&[Str(b"f"), Str(b"value"), Int(-100), Int(7)], false), Some((4, 4, 5)));
+        // Odd count, a score that is no number, NaN.
+        assert_eq!(check(&[Str(b"f"), Str(b"v"), Str(b"g")], false), None);
+        assert_eq!(check(&[Str(b"m"), Str(b"x1")], true), None);
+        assert_eq!(check(&[Str(b"m"), Str(b"nan")], true), None);
+        assert!(check(&[Str(b"m"), Str(b"1.5"), Str(b"n"), Int(3)], true).is_some());
+        // A field twice, also as a string equal to an integer entry.
+        assert_eq!(check(&[Str(b"a"), Int(1), Str(b"a"), Int(2)], false), None);
+        assert_eq!(check(&[Int(12), Int(1), Str(b"12"), Int(2)], false), None);
+        assert!(check(&[Int(12), Int(1), Str(b"012"), Int(2)], false).is_some());
+    }
+
+    #[test]
+    fn pairs_check_finds_duplicates_past_the_stack_slots() {
+        let names: Vec<Vec<u8>> = (0..40).map(|i| format!("field{}", i).into_bytes()).collect();
+        let names: &'static [Vec<u8>] = Box::leak(names.into_boxed_slice());
+        let mut e: Vec<ZlEntry<'static>> = Vec::new();
+        for n in names {
+            e.push(Str(n));
+            e.push(Int(1));
+        }
+        assert_eq!(check(&e, false).map(|x| x.0), Some(80));
+        // The last field repeats one from the first 16.
+        e.push(Str(b"field3"));
+        e.push(Int(1));
+        assert_eq!(check(&e, false), None);
+        // Integers and their string forms beyond 16 fields too.
+        let mut e: Vec<ZlEntry<'static>> = (0..20).flat_map(|i| [Int(i), Int(0)]).collect();
+        assert!(check(&e, false).is_some());
+        e.push(Str(b"19"));
+        e.push(Int(0));
+        assert_eq!(check(&e, false), None);
     }
 }

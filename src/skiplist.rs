@@ -1541,6 +1541,18 @@ impl Zset {
         Ok(ZsetChange::Added)
     }
 
+    /// Inserts a member expected to be new with one table lookup (RDB
+    /// loading). `Ok(false)` if it was there: the skiplist then holds it
+    /// twice and the caller must drop the whole set.
+    pub fn insert_new(&mut self, member: &[u8], score: f64) -> Result<bool, ZsetError> {
+        if score.is_nan() {
+            return Err(ZsetError::NanScore);
+        }
+        let m: Member = Arc::from(member);
+        let x = self.zsl.insert(score, m.clone())?;
+        Ok(self.dict.add(SharedMember(m), x).is_ok())
+    }
+
     /// ZADD / ZINCRBY semantics (`zsetAdd`): returns what happened and the
     /// member's score afterwards (for a NOP, its current score if it has
     /// one, else `score`). `Err(NanScore)` when `score` is NaN or an

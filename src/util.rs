@@ -588,3 +588,25 @@ mod double_tests {
         assert_eq!(d2string(1e300), "1.0000000000000001e+300");
     }
 }
+
+/// Characters of `v` in decimal, the sign included (`sdigits10`).
+pub fn digits10(v: i64) -> usize {
+    let sign = (v < 0) as usize;
+    let mut u = v.unsigned_abs();
+    let mut n = 1;
+    while u >= 10 {
+        u /= 10;
+        n += 1;
+    }
+    n + sign
+}
+
+#[cfg(test)]
+mod digits_tests {
+    #[test]
+    fn digits10_matches_formatting() {
+        for v in [0, 9, 10, -1, -10, 99, 100, i64::MAX, i64::MIN, 123456789, -987654321012] {
+            assert_eq!(super::digits10(v), v.to_string().len(), "{}", v);
+        }
+    }
+}

@@ -448,6 +448,14 @@ impl Ziplist {
         Ok(zl)
     }
 
+    /// `from_bytes` taking over `v` instead of copying it.
+    pub fn from_vec(v: Vec<u8>) -> Result<Ziplist, ZiplistError> {
+        let count = Self::validate(&v)?;
+        let mut zl = Ziplist { buf: Blob::from_vec(v) };
+        zl.set_len_header(count);
+        Ok(zl)
+    }
+
     /// `ziplistValidateIntegrity` with `deep`: returns the entry count.
     /// Checks: header size and `zlbytes`, the end byte, every entry's
     /// encoding and bounds, every `prevlen`, that the entries end exactly at
