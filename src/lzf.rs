@@ -295,10 +295,15 @@ pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, LzfError
                 return Err(LzfError::OutputOverflow);
             }
             let start = out.len().checked_sub(back + 1).ok_or(LzfError::BadOffset)?;
-            // Byte by byte: the source may overlap what is being written.
-            for i in start..start + n {
-                let b = out[i];
-                out.push(b);
+            // The source may overlap what is being written (a run of
+            // period `back + 1`): copy from `start` what is there, which
+            // doubles each pass and stays a whole number of periods, so
+            // each pass continues the run exactly.
+            let mut rem = n;
+            while rem > 0 {
+                let chunk = rem.min(out.len() - start);
+                out.extend_from_within(start..start + chunk);
+                rem -= chunk;
             }
         }
     }
