@@ -200,9 +200,9 @@ fn next_entry(buf: &[u8], p: usize, end: usize) -> Option<(ZlEntry<'_>, usize)> 
 /// the end byte, and num-elements is the count unless it is 65535. An
 /// empty listpack passes; the RDB loader refuses those separately, as
 /// Redis does.
-pub fn validate_with<F>(buf: &[u8], mut check: F) -> Result<usize, ListpackError>
+pub fn validate_with<'a, F>(buf: &'a [u8], mut check: F) -> Result<usize, ListpackError>
 where
-    F: FnMut(ZlEntry<'_>) -> bool,
+    F: FnMut(ZlEntry<'a>) -> bool,
 {
     let size = buf.len();
     if size < LP_HDR_SIZE + 1 {

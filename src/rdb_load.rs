@@ -572,23 +572,21 @@ impl<R: Read> RdbParser<R> {
                 let zset = t == RDB_TYPE_ZSET_ZIPLIST;
                 let msg = if zset { "Zset ziplist integrity check failed." } else { "Hash ziplist integrity check failed." };
                 let blob = self.blob()?;
-                let zl = Ziplist::from_vec(blob).or_else(|_| bad(msg))?;
-                let Some(info) = pairs_check(zl.iter(), zset) else { return bad(msg) };
+                // One walk validates the blob and checks its pairs.
+                let mut pc = PairsCheck::new(zset);
+                let count = Ziplist::validate_with(&blob, |e| pc.push(e));
+                let (Ok(count), Some(info)) = (count, pc.finish()) else { return bad(msg) };
+                let zl = Ziplist::from_validated_vec(blob, count);
                 self.pairs_value(zl, zset, info)
             }
             RDB_TYPE_HASH_LISTPACK | RDB_TYPE_ZSET_LISTPACK => {
                 let zset = t == RDB_TYPE_ZSET_LISTPACK;
                 let msg = if zset { "Zset listpack integrity check failed." } else { "Hash listpack integrity check failed." };
                 let blob = self.blob()?;
-                if crate::listpack::validate_with(&blob, |_| true).is_err() {
-                    return bad(msg);
-                }
-                let Some(info) = pairs_check(crate::listpack::entries(&blob), zset) else { return bad(msg) };
-                let mut zl = Ziplist::new();
-                let mut nb = NumBuf::new();
-                for e in crate::listpack::entries(&blob) {
-                    zl.push(e.as_bytes(&mut nb), Where::Tail);
-                }
+                let mut pc = PairsCheck::new(zset);
+                let count = crate::listpack::validate_with(&blob, |e| pc.push(e));
+                let (Ok(_), Some(info)) = (count, pc.finish()) else { return bad(msg) };
+                let zl = Ziplist::from_entries(crate::listpack::entries(&blob));
                 self.pairs_value(zl, zset, info)
             }
             RDB_TYPE_SET_LISTPACK => {
@@ -803,9 +801,11 @@ impl<R: Read> RdbParser<R> {
                 if crate::listpack::validate_with(&blob, |_| true).is_err() {
                     return bad("Listpack integrity check failed.");
                 }
-                let mut nb = NumBuf::new();
-                for e in crate::listpack::entries(&blob) {
-                    ql.push(e.as_bytes(&mut nb), Where::Tail);
+                // The node as Redis sized it, as a ziplist (empty ones are
+                // dropped).
+                let zl = Ziplist::from_entries(crate::listpack::entries(&blob));
+                if !zl.is_empty() {
+                    ql.append_ziplist(zl);
                 }
             } else {
                 let zl = Ziplist::from_vec(blob).or_else(|_| bad("Ziplist integrity check failed."))?;
@@ -838,47 +838,70 @@ struct PairsInfo {
 }
 
 /// The pair checks of hash and sorted set blobs (`hashZiplistValidateIntegrity`,
-/// `zsetZiplistValidateIntegrity`) in one walk: an even count, no field
-/// twice, and for a sorted set every score a number. None if one fails.
-fn pairs_check<'a>(entries: impl Iterator<Item = ZlEntry<'a>>, zset: bool) -> Option<PairsInfo> {
+/// `zsetZiplistValidateIntegrity`), fed one entry at a time (by the blob's
+/// own validation walk): an even count, no field twice, and for a sorted
+/// set every score a number.
+struct PairsCheck<'a> {
+    zset: bool,
     // Fields of small blobs stay on the stack.
-    let mut small = [ZlEntry::Int(0); 16];
-    let mut fields: Vec<ZlEntry<'a>> = Vec::new();
-    let mut info = PairsInfo { entries: 0, max_field: 0, max_entry: 0 };
-    for (i, e) in entries.enumerate() {
-        info.entries = i + 1;
+    small: [ZlEntry<'a>; 16],
+    fields: Vec<ZlEntry<'a>>,
+    info: PairsInfo,
+}
+
+impl<'a> PairsCheck<'a> {
+    fn new(zset: bool) -> Self {
+        PairsCheck { zset, small: [ZlEntry::Int(0); 16], fields: Vec::new(), info: PairsInfo { entries: 0, max_field: 0, max_entry: 0 } }
+    }
+
+    /// Takes the next entry; false if it is a score that is no number.
+    fn push(&mut self, e: ZlEntry<'a>) -> bool {
+        let i = self.info.entries;
+        self.info.entries += 1;
         let len = match e {
             ZlEntry::Str(s) => s.len(),
-            // An integer entry is at most 20 characters; only a limit
-            // below that needs its exact length.
             ZlEntry::Int(v) => crate::util::digits10(v),
         };
-        info.max_entry = info.max_entry.max(len);
+        self.info.max_entry = self.info.max_entry.max(len);
         if i % 2 == 0 {
-            info.max_field = info.max_field.max(len);
+            self.info.max_field = self.info.max_field.max(len);
             let k = i / 2;
-            if k < small.len() {
-                small[k] = e;
+            if k < self.small.len() {
+                self.small[k] = e;
             } else {
-                if k == small.len() {
-                    fields.extend_from_slice(&small);
+                if k == self.small.len() {
+                    self.fields.extend_from_slice(&self.small);
                 }
-                fields.push(e);
+                self.fields.push(e);
             }
-        } else if zset {
+        } else if self.zset {
             if let ZlEntry::Str(s) = e {
-                if !crate::util::string2d(s).is_some_and(|d| !d.is_nan()) {
-                    return None;
-                }
+                return crate::util::string2d(s).is_some_and(|d| !d.is_nan());
             }
         }
+        true
     }
-    let n_fields = info.entries.div_ceil(2);
-    let fields = if n_fields <= small.len() { &mut small[..n_fields] } else { &mut fields[..] };
-    if info.entries % 2 != 0 || has_duplicates(fields) {
-        return None;
+
+    /// The verdict once every entry was pushed.
+    fn finish(mut self) -> Option<PairsInfo> {
+        let n_fields = self.info.entries.div_ceil(2);
+        let fields = if n_fields <= self.small.len() { &mut self.small[..n_fields] } else { &mut self.fields[..] };
+        if self.info.entries % 2 != 0 || has_duplicates(fields) {
+            return None;
+        }
+        Some(self.info)
     }
-    Some(info)
+}
+
+#[cfg(test)]
+fn pairs_check<'a>(entries: impl Iterator<Item = ZlEntry<'a>>, zset: bool) -> Option<PairsInfo> {
+    let mut pc = PairsCheck::new(zset);
+    for e in entries {
+        if !pc.push(e) {
+            return None;
+        }
+    }
+    pc.finish()
 }
 
 /// Equal as strings? (A string entry equals an integer entry when it is

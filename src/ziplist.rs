@@ -272,8 +272,17 @@ struct Body<'s> {
 impl<'s> Body<'s> {
     /// `zipTryEncoding` + `zipStoreEntryEncoding` + `zipSaveInteger`.
     fn new(s: &'s [u8]) -> Body<'s> {
+        match try_encoding(s) {
+            Some((v, _)) => Body::int(v),
+            None => Body::string(s),
+        }
+    }
+
+    /// An integer entry in its smallest encoding.
+    fn int(v: i64) -> Body<'s> {
         let mut head = [0u8; 9];
-        if let Some((v, enc)) = try_encoding(s) {
+        let enc = int_encoding_for(v);
+        {
             head[0] = enc;
             let n = match enc {
                 ZIP_INT_8B => {
@@ -298,8 +307,13 @@ impl<'s> Body<'s> {
                 }
                 _ => 0, // immediate: the value is in the encoding byte
             };
-            return Body { head, head_len: 1 + n, tail: &[] };
+            Body { head, head_len: 1 + n, tail: &[] }
         }
+    }
+
+    /// A string entry.
+    fn string(s: &'s [u8]) -> Body<'s> {
+        let mut head = [0u8; 9];
         let len = s.len();
         let head_len = if len <= 0x3f {
             head[0] = ZIP_STR_06B | len as u8;
@@ -448,6 +462,44 @@ impl Ziplist {
         Ok(zl)
     }
 
+    /// The ziplist that pushing `entries` at the tail one by one would
+    /// give, encoded in one buffer (RDB loading of Redis 7 listpacks).
+    pub fn from_entries<'a>(entries: impl Iterator<Item = ZlEntry<'a>>) -> Ziplist {
+        let mut buf = Vec::with_capacity(64);
+        buf.extend_from_slice(&[0u8; ZIPLIST_HEADER_SIZE]);
+        let mut prev_raw = 0usize;
+        let mut tail = ZIPLIST_HEADER_SIZE;
+        let mut count = 0usize;
+        for e in entries {
+            let body = match e {
+                ZlEntry::Str(s) => Body::new(s),
+                ZlEntry::Int(v) => Body::int(v),
+            };
+            let field = prevlen_bytes(prev_raw);
+            tail = buf.len();
+            buf.extend_from_slice(&field.0[..field.1]);
+            buf.extend_from_slice(&body.head[..body.head_len]);
+            buf.extend_from_slice(body.tail);
+            prev_raw = field.1 + body.len();
+            count += 1;
+        }
+        buf.push(ZIP_END);
+        let mut zl = Ziplist { buf: Blob::from_vec(buf) };
+        zl.set_tail(tail);
+        zl.set_len_header(count);
+        zl.sync_bytes_header();
+        zl
+    }
+
+    /// Adopts `v`, which `validate` (or `validate_with`) accepted with
+    /// `count` entries: RDB loading validates and checks the entries in one
+    /// walk, then takes the buffer without walking it again.
+    pub(crate) fn from_validated_vec(v: Vec<u8>, count: usize) -> Ziplist {
+        let mut zl = Ziplist { buf: Blob::from_vec(v) };
+        zl.set_len_header(count);
+        zl
+    }
+
     /// `from_bytes` taking over `v` instead of copying it.
     pub fn from_vec(v: Vec<u8>) -> Result<Ziplist, ZiplistError> {
         let count = Self::validate(&v)?;
@@ -465,9 +517,9 @@ impl Ziplist {
     }
 
     /// `validate` with a per-entry check (see `from_bytes_with`).
-    pub fn validate_with<F>(buf: &[u8], mut check: F) -> Result<usize, ZiplistError>
+    pub fn validate_with<'a, F>(buf: &'a [u8], mut check: F) -> Result<usize, ZiplistError>
     where
-        F: FnMut(ZlEntry<'_>) -> bool,
+        F: FnMut(ZlEntry<'a>) -> bool,
     {
         let size = buf.len();
         if size < ZIPLIST_EMPTY_SIZE {
@@ -1154,6 +1206,25 @@ impl<'a> Iterator for Positions<'a> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn from_entries_equals_pushing_at_the_tail() {
+        let big = vec![b'x'; 300];
+        let huge = vec![b'y'; 20000];
+        let strs: Vec<&[u8]> = vec![b"", b"a", b"12", b"-5", b"300", b"70000", b"9999999999", b"-9223372036854775808", &big, b"z", &huge, b"0"];
+        for n in 0..=strs.len() {
+            let mut pushed = Ziplist::new();
+            for s in &strs[..n] {
+                pushed.push(s, Where::Tail);
+            }
+            let built = Ziplist::from_entries(strs[..n].iter().map(|s| ZlEntry::Str(s)));
+            assert_eq!(built.as_bytes(), pushed.as_bytes(), "{} entries", n);
+            let built_ints = Ziplist::from_entries(pushed.iter());
+            assert_eq!(built_ints.as_bytes(), pushed.as_bytes());
+            assert!(Ziplist::validate(built.as_bytes()).is_ok());
+        }
+    }
+
     use super::*;
 
     /// Deterministic xorshift64* so failures reproduce.
