@@ -271,7 +271,8 @@ impl<R: Read> RdbReader<R> {
     pub fn load_string(&mut self) -> Result<Vec<u8>, RdbError> {
         let mut v = Vec::new();
         if let Some(i) = self.load_string_raw(&mut v)? {
-            v.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+            let mut b = itoa::Buffer::new();
+            return Ok(b.format(i).as_bytes().to_vec());
         }
         Ok(v)
     }
@@ -1033,7 +1034,11 @@ impl Server {
                             d.dict.insert(key, o);
                         }
                         if let Some(tk) = ttl_key {
-                            self.dbs[db].expires.insert(tk, k.expire);
+                            // A key that was just added has no TTL yet,
+                            // except one replaced by MERGE.
+                            if let Err((tk, when)) = self.dbs[db].expires.add(tk, k.expire) {
+                                self.dbs[db].expires.insert(tk, when);
+                            }
                         }
                         keys_loaded += 1;
                     }
