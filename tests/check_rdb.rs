@@ -16,7 +16,6 @@ mod common;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::{Reply, Server, TempDir, OXREDIS};
 
@@ -341,36 +340,17 @@ fn usage_and_missing_file() {
 fn start_on_damaged(dump: &[u8]) -> (std::process::ExitStatus, String) {
     let dir = TempDir::new("checkrdb-srv");
     std::fs::write(dir.join("dump.rdb"), dump).expect("write dump.rdb");
-    let log = dir.join("server.log");
-    let mut child = Command::new(OXREDIS)
-        .args(["--port", &common::free_port().to_string(), "--bind", "127.0.0.1", "--save", ""])
-        .arg("--dir")
-        .arg(&dir.path)
-        .arg("--logfile")
-        .arg(&log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn oxredis");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Ok(Some(st)) = child.try_wait() {
-            break st;
+    match common::start_ready_or_exit(&dir.path) {
+        (_, Err((status, log))) => {
+            assert!(!log.contains("panicked"), "panic: {}", log);
+            (status, log)
         }
-        if std::time::Instant::now() > deadline {
+        (mut child, Ok(_)) => {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the server did not exit on a damaged dump.rdb; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+            panic!("the server started on a damaged dump.rdb");
         }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
     }
-    assert!(!stderr.contains("panicked"), "panic: {}", stderr);
-    (status, std::fs::read_to_string(&log).unwrap_or_default())
 }
 
 #[test]

@@ -536,39 +536,8 @@ fn mutated_files_never_crash_the_parser() {
     assert!(accepted > 0, "no mutation was harmless (the fix-up of the CRC does not work?)");
 }
 
-/// Starts oxredis on `dump` and waits for it to be ready or to exit.
-/// Ok(port) with the process running, Err((exit status, log)).
 fn start_on_damaged(dir: &TempDir) -> (std::process::Child, Result<u16, (std::process::ExitStatus, String)>) {
-    let port = common::free_port();
-    let log = dir.join("server.log");
-    let mut child = Command::new(common::OXREDIS)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .arg("--dir")
-        .arg(&dir.path)
-        .arg("--logfile")
-        .arg(&log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn oxredis-server");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.contains("Ready to accept connections") {
-            return (child, Ok(port));
-        }
-        if let Ok(Some(st)) = child.try_wait() {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            return (child, Err((st, text)));
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("server neither ready nor exited; log:\n{}", text);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    common::start_ready_or_exit(&dir.path)
 }
 
 #[test]

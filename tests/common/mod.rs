@@ -652,3 +652,43 @@ impl Rng {
         &v[self.below(v.len() as u64) as usize]
     }
 }
+
+/// Starts oxredis in `dir` (whose dump.rdb may be damaged) with AOF and
+/// save points off, and waits until it is ready or has exited: the
+/// process, and Ok(port) while it runs or Err((exit status, log)) with
+/// whatever it wrote on stderr (a panic message) appended to the log.
+pub fn start_ready_or_exit(dir: &Path) -> (Child, Result<u16, (std::process::ExitStatus, String)>) {
+    let port = free_port();
+    let log = dir.join("server.log");
+    let mut child = Command::new(OXREDIS)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--logfile")
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn oxredis-server: {}", e));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("Ready to accept connections") {
+            return (child, Ok(port));
+        }
+        if let Ok(Some(st)) = child.try_wait() {
+            let mut text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut text);
+            }
+            return (child, Err((st, text)));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("server neither ready nor exited; log:\n{}", text);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
