@@ -378,71 +378,26 @@ mod tests {
         base.iter().copied().cycle().take(n).collect()
     }
 
-    /// Minimal RDB reader for the tests: length (`rdbLoadLen`) and string
-    /// (`rdbGenericLoadStringObject`, plain or LZF).
-    struct Rd<'a> {
-        b: &'a [u8],
-        p: usize,
-    }
-
-    impl<'a> Rd<'a> {
-        fn byte(&mut self) -> u8 {
-            let v = self.b[self.p];
-            self.p += 1;
-            v
-        }
-        fn take(&mut self, n: usize) -> &'a [u8] {
-            let v = &self.b[self.p..self.p + n];
-            self.p += n;
-            v
-        }
-        /// (value, is_encoded)
-        fn len(&mut self) -> (u64, bool) {
-            let b0 = self.byte();
-            match b0 >> 6 {
-                0 => (u64::from(b0 & 0x3F), false),
-                1 => ((u64::from(b0 & 0x3F) << 8) | u64::from(self.byte()), false),
-                2 if b0 == 0x80 => (u64::from(u32::from_be_bytes(self.take(4).try_into().unwrap())), false),
-                2 if b0 == 0x81 => (u64::from_be_bytes(self.take(8).try_into().unwrap()), false),
-                3 => (u64::from(b0 & 0x3F), true),
-                _ => panic!("bad length byte {:#x}", b0),
-            }
-        }
-        fn string(&mut self) -> Vec<u8> {
-            match self.len() {
-                (n, false) => self.take(n as usize).to_vec(),
-                (3, true) => {
-                    let clen = self.len().0 as usize;
-                    let ulen = self.len().0 as usize;
-                    crate::lzf::decompress(self.take(clen), ulen).unwrap()
-                }
-                (e, true) => panic!("integer-encoded string {} where a listpack was expected", e),
-            }
-        }
-    }
-
     /// Splits a DUMP payload into its type byte and listpack blobs, after
     /// checking the version (10) and the CRC.
     fn dump_listpacks(parts: &[&str]) -> (u8, Vec<Vec<u8>>) {
         let payload = unhex(parts);
-        let n = payload.len();
-        let body = &payload[..n - 8];
-        let crc = u64::from_le_bytes(payload[n - 8..].try_into().unwrap());
-        assert_eq!(crate::crc64::crc64(0, body), crc, "CRC of the embedded DUMP");
-        assert_eq!(u16::from_le_bytes([body[n - 10], body[n - 9]]), 10, "RDB version");
-        let mut r = Rd { b: &body[..n - 10], p: 0 };
-        let ty = r.byte();
+        assert_eq!(crate::rdb::verify_dump_payload(&payload), Some(10), "RDB version or CRC of the embedded DUMP");
+        let body = &payload[..payload.len() - 10];
+        // The loader's own reader gives lengths and (LZF) strings.
+        let mut r = crate::rdb_load::RdbReader::new(body, body.len() as u64, false);
+        let ty = r.u8().expect("type byte");
         let mut lps = Vec::new();
-        if ty == RDB_TYPE_LIST_QUICKLIST_2 {
-            let nodes = r.len().0;
-            for _ in 0..nodes {
-                assert_eq!(r.len().0, QUICKLIST_NODE_CONTAINER_PACKED);
-                lps.push(r.string());
+        let nodes = if ty == RDB_TYPE_LIST_QUICKLIST_2 { r.load_len().expect("node count") } else { 1 };
+        for _ in 0..nodes {
+            if ty == RDB_TYPE_LIST_QUICKLIST_2 {
+                assert_eq!(r.load_len().expect("container"), QUICKLIST_NODE_CONTAINER_PACKED);
             }
-        } else {
-            lps.push(r.string());
+            let mut blob = Vec::new();
+            assert_eq!(r.load_string_raw(&mut blob).expect("listpack string"), None, "an integer where a listpack was expected");
+            lps.push(blob);
         }
-        assert_eq!(r.p, r.b.len(), "trailing bytes in the DUMP value");
+        assert_eq!(r.offset(), body.len() as u64, "trailing bytes in the DUMP value");
         (ty, lps)
     }
 
