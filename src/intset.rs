@@ -364,20 +364,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            self.0 = x;
-            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::util::TestRng as Rng;
 
     /// Values clustered around the encoding boundaries.
     fn random_value(r: &mut Rng, wide: usize) -> i64 {

@@ -671,20 +671,7 @@ mod tests {
         assert_eq!(entries(&lp).last(), Some(ZlEntry::Str(b"e69999")));
     }
 
-    /// Deterministic xorshift64* so failures reproduce.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545F4914F6CDD1D)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
+    use crate::util::TestRng as Rng;
 
     fn random_entry(r: &mut Rng) -> Vec<u8> {
         match r.below(6) {

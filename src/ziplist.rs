@@ -1227,21 +1227,7 @@ mod tests {
 
     use super::*;
 
-    /// Deterministic xorshift64* so failures reproduce.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            self.0 = x;
-            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::util::TestRng as Rng;
 
     /// A value from a mix meant to hit every encoding and the cascade sizes.
     fn random_value(r: &mut Rng) -> Vec<u8> {

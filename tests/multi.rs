@@ -1144,25 +1144,10 @@ fn aof_bytes_of_transactions_match_the_reference() {
     assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want));
 }
 
-/// A small deterministic PRNG (xorshift64*), so a failing seed replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545F4914F6CDD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// A random interleaving of transactions, WATCHes and plain writes on
 /// three connections over a few keys.
 fn random_script(seed: u64, steps: usize) -> Vec<(usize, String)> {
-    let mut rng = Rng(seed | 1);
+    let mut rng = common::Rng::new(seed | 1);
     let mut out = Vec::with_capacity(steps);
     for _ in 0..steps {
         let conn = rng.below(3) as usize;
