@@ -220,14 +220,18 @@ fn a_file_saved_by_the_reference_server_looks_ok() {
     assert!(report.ends_with("[info] 9 keys read\n[info] 1 expires\n[info] 0 already expired\n"), "{}", report);
 }
 
-#[test]
-fn a_file_cut_anywhere_is_an_error() {
-    let srv = Server::start(&[]);
-    let data = small_dump(&srv);
-    let mut files = vec![("ox", data)];
+/// `small_dump` of oxredis, and of the reference when it is installed.
+fn small_dumps_of_both() -> Vec<(&'static str, Vec<u8>)> {
+    let mut files = vec![("ox", small_dump(&Server::start(&[])))];
     if let Some(r) = Server::start_reference(&[]) {
         files.push(("ref", small_dump(&r)));
     }
+    files
+}
+
+#[test]
+fn a_file_cut_anywhere_is_an_error() {
+    let files = small_dumps_of_both();
     let dir = TempDir::new("checkrdb");
     for (tag, data) in &files {
         for n in 0..data.len() {
@@ -254,12 +258,7 @@ fn a_file_cut_anywhere_is_an_error() {
 
 #[test]
 fn a_flipped_byte_anywhere_is_reported_as_the_reference_does() {
-    let srv = Server::start(&[]);
-    let data = small_dump(&srv);
-    let mut files = vec![("ox", data)];
-    if let Some(r) = Server::start_reference(&[]) {
-        files.push(("ref", small_dump(&r)));
-    }
+    let files = small_dumps_of_both();
     let dir = TempDir::new("checkrdb");
     for (tag, data) in &files {
         for i in 0..data.len() {
