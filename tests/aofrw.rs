@@ -273,7 +273,7 @@ fn preamble_len(bytes: &[u8]) -> usize {
     if !bytes.starts_with(b"REDIS") {
         return 0;
     }
-    let lim = Limits { hash_entries: 512, hash_value: 64, zset_entries: 128, zset_value: 64, set_intset: 512, list_fill: -2 };
+    let lim = Limits::from_config(&oxredis::config::Config::with_defaults());
     let mut p = RdbParser::new(RdbReader::new(bytes, bytes.len() as u64, true), lim);
     p.read_header().unwrap_or_else(|e| panic!("preamble header: {}", e));
     loop {

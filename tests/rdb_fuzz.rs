@@ -32,7 +32,7 @@ use oxredis::rdb_load::{Item, Limits, RdbParser, RdbReader};
 use oxredis::ziplist::{NumBuf, Where, ZlEntry, Ziplist};
 
 fn default_limits() -> Limits {
-    Limits { hash_entries: 512, hash_value: 64, zset_entries: 128, zset_value: 64, set_intset: 512, list_fill: -2 }
+    Limits::from_config(&oxredis::config::Config::with_defaults())
 }
 
 fn small_limits() -> Limits {
